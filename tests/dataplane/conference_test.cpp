@@ -1,0 +1,234 @@
+// The N-1 mix end to end through the engine, in memory: every participant sends its own tone;
+// Goertzel on what each one receives shows it hears every other speaker at the level sent
+// (±1 dB) and its own tone at least 40 dB down — for PCMU, PCMA and Opus, at 8, 16 and
+// 48 kHz mix rates, with K below and above N.
+#include <opus/opus.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <numbers>
+#include <vector>
+
+#include "dataplane/engine.hpp"
+#include "dataplane/io/memory_io.hpp"
+#include "perf/speech_source.hpp"
+#include "simd/g711.hpp"
+
+using namespace tutti;
+using dp::codec_id;
+
+namespace {
+
+constexpr uint64_t period_ns = 20'000'000;
+
+// Level in dBFS of the sine at `f` in `x` (amplitude relative to full scale), by Goertzel
+// over the whole window. Windows hold an integer number of cycles of every test tone, so
+// tones do not leak into each other's bins.
+double tone_dbfs(const std::vector<int16_t>& x, double f, double rate) {
+  const double w = 2 * std::numbers::pi * f / rate;
+  const double coeff = 2 * std::cos(w);
+  double s1 = 0, s2 = 0;
+  for (int16_t v : x) {
+    const double s0 = v + coeff * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const double power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+  const double amplitude = 2 * std::sqrt(std::max(power, 1e-9)) / double(x.size());
+  return 20 * std::log10(amplitude / 32767.0);
+}
+
+// Decodes what one participant receives, at 48 kHz for Opus and 8 kHz for G.711.
+struct listener {
+  explicit listener(codec_id c) : codec(c) {
+    if (c == codec_id::opus) {
+      int err = 0;
+      opus = opus_decoder_create(48000, 1, &err);
+    }
+  }
+  ~listener() {
+    if (opus) opus_decoder_destroy(opus);
+  }
+  listener(const listener&) = delete;
+
+  void receive(const dp::rtp_view& rtp) {
+    if (have_last) {
+      CHECK(rtp.sequence == static_cast<uint16_t>(last_seq + 1));
+      CHECK(rtp.timestamp == last_ts + dp::rtp_clock_hz(codec) / 50);
+      CHECK(rtp.ssrc == ssrc);
+    }
+    have_last = true;
+    last_seq = rtp.sequence;
+    last_ts = rtp.timestamp;
+    ssrc = rtp.ssrc;
+    std::vector<int16_t> pcm(codec == codec_id::opus ? 960 : rtp.payload_len);
+    if (codec == codec_id::opus) {
+      const int n = opus_decode(opus, rtp.payload, rtp.payload_len, pcm.data(), 960, 0);
+      REQUIRE(n == 960);
+    } else if (codec == codec_id::pcmu) {
+      simd::ulaw_decode(rtp.payload, pcm.data(), rtp.payload_len);
+    } else {
+      simd::alaw_decode(rtp.payload, pcm.data(), rtp.payload_len);
+    }
+    audio.insert(audio.end(), pcm.begin(), pcm.end());
+    ++packets;
+  }
+
+  codec_id codec;
+  OpusDecoder* opus = nullptr;
+  std::vector<int16_t> audio;
+  size_t packets = 0;
+  bool have_last = false;
+  uint16_t last_seq = 0;
+  uint32_t last_ts = 0, ssrc = 0;
+};
+
+struct event_log final : dp::event_sink {
+  void post(const dp::engine_event& e) noexcept override { events.push_back(e); }
+  std::vector<dp::engine_event> events;
+};
+
+// A conference of N tone senders, driven tick by tick.
+struct tone_conference {
+  tone_conference(codec_id codec, uint32_t mix_rate_hz, uint32_t n, uint8_t k,
+                  std::vector<double> levels_dbfs)
+      : codec(codec), io(1024, 2048), engine(io, {}, &events), levels(std::move(levels_dbfs)) {
+    dp::conference_config cc;
+    cc.id = 7;
+    cc.mix_rate_hz = mix_rate_hz;
+    cc.max_participants = n;
+    cc.speakers.max_speakers = k;
+    auto conf = std::make_unique<dp::conference>(cc);
+    REQUIRE(engine.add_conference(conf));
+    for (uint32_t i = 0; i < n; ++i) {
+      dp::participant_config pc;
+      pc.id = 100 + i;
+      pc.local_port = static_cast<uint16_t>(4000 + 2 * i);
+      pc.remote = {0x7f000001, static_cast<uint16_t>(30000 + i)};
+      pc.format.codec = codec;
+      pc.format.payload_type = codec == codec_id::opus ? 111 : (codec == codec_id::pcmu ? 0 : 8);
+      pc.ssrc = 0xabc0 + i;
+      auto p = std::make_unique<dp::participant>(pc, mix_rate_hz);
+      std::unique_ptr<dp::output_group> group;
+      if (!engine.find_conference(7)->has_group(codec))
+        group = std::make_unique<dp::output_group>(codec, mix_rate_hz, k + 3, cc.opus);
+      REQUIRE(engine.add_participant(7, p, group));
+      listeners.push_back(std::make_unique<listener>(codec));
+      if (codec == codec_id::opus) {
+        int err = 0;
+        OpusEncoder* e = opus_encoder_create(48000, 1, OPUS_APPLICATION_AUDIO, &err);
+        opus_encoder_ctl(e, OPUS_SET_BITRATE(64000));
+        encoders.push_back(e);
+      }
+    }
+    io.on_transmit([this](const dp::io::packet& pkt) {
+      const auto rtp = dp::parse_rtp(pkt.data, pkt.len);
+      REQUIRE(rtp.ok());
+      listeners.at(pkt.remote.port - 30000)->receive(*rtp);
+    });
+  }
+  ~tone_conference() {
+    for (auto* e : encoders) opus_encoder_destroy(e);
+  }
+
+  static double frequency(uint32_t i) { return 400.0 + 300.0 * i; }  // 400..3100 Hz
+
+  void run(uint32_t ticks) {
+    const uint32_t wire_rate = codec == codec_id::opus ? 48000 : 8000;
+    const uint32_t spf = wire_rate / 50;
+    for (uint32_t t = 0; t < ticks; ++t, ++tick) {
+      for (uint32_t i = 0; i < listeners.size(); ++i) {
+        if (silent.count(i)) continue;
+        const auto pcm = perf::tone(frequency(i), levels[i], wire_rate, spf, tick * spf);
+        uint8_t payload[1500];
+        size_t len = spf;
+        if (codec == codec_id::opus)
+          len = static_cast<size_t>(opus_encode(encoders[i], pcm.data(), 960, payload, sizeof payload));
+        else if (codec == codec_id::pcmu)
+          simd::ulaw_encode(pcm.data(), payload, spf);
+        else
+          simd::alaw_encode(pcm.data(), payload, spf);
+        dp::rtp_header_fields h{};
+        h.payload_type = codec == codec_id::opus ? 111 : (codec == codec_id::pcmu ? 0 : 8);
+        h.sequence = static_cast<uint16_t>(tick);
+        h.timestamp = tick * spf;
+        h.ssrc = 0x100 + i;
+        uint8_t packet[1600];
+        const size_t hl = dp::build_rtp_header(packet, sizeof packet, h);
+        std::memcpy(packet + hl, payload, len);
+        REQUIRE(io.inject(static_cast<uint16_t>(4000 + 2 * i), {0x7f000001, static_cast<uint16_t>(30000 + i)},
+                          packet, static_cast<uint16_t>(hl + len), now));
+      }
+      engine.poll_rx(64);
+      engine.run_due_ticks(now + period_ns - 1);
+      now += period_ns;
+    }
+  }
+
+  // What participant i heard over the last `frames` 20 ms frames, at its decode rate.
+  std::vector<int16_t> tail(uint32_t i, uint32_t frames) const {
+    const auto& a = listeners[i]->audio;
+    const size_t rate = codec == codec_id::opus ? 48000 : 8000;
+    const size_t n = frames * rate / 50;
+    REQUIRE(a.size() >= n);
+    return std::vector<int16_t>(a.end() - static_cast<long>(n), a.end());
+  }
+  double heard(uint32_t listener_index, uint32_t sender_index, uint32_t frames = 10) const {
+    return tone_dbfs(tail(listener_index, frames), frequency(sender_index),
+                     codec == codec_id::opus ? 48000 : 8000);
+  }
+
+  codec_id codec;
+  event_log events;
+  dp::io::memory_io io;
+  dp::engine engine;
+  std::vector<double> levels;
+  std::vector<std::unique_ptr<listener>> listeners;
+  std::vector<OpusEncoder*> encoders;
+  std::set<uint32_t> silent;
+  uint64_t now = 5'000'000'000;
+  uint32_t tick = 0;
+};
+
+}  // namespace
+
+TEST_CASE("each participant hears every other speaker and not itself", "[dataplane][conference]") {
+  const auto codec = GENERATE(codec_id::pcmu, codec_id::pcma, codec_id::opus);
+  const auto rate = GENERATE(8000u, 16000u, 48000u);
+  SECTION("K above N: everyone is mixed") {
+    tone_conference c(codec, rate, 4, 5, {-20, -20, -20, -20});
+    c.run(60);
+    for (uint32_t i = 0; i < 4; ++i) {
+      INFO("codec " << dp::to_string(codec) << " rate " << rate << " listener " << i);
+      CHECK(c.listeners[i]->packets == 60);
+      for (uint32_t j = 0; j < 4; ++j) {
+        const double db = c.heard(i, j);
+        INFO("sender " << j << " heard at " << db << " dBFS");
+        if (i == j)
+          CHECK(db < -20 - 40);
+        else
+          CHECK(std::abs(db - -20) <= 1.0);
+      }
+    }
+  }
+  SECTION("K below N: only the K loudest are mixed") {
+    tone_conference c(codec, rate, 4, 2, {-14, -17, -26, -29});
+    c.run(60);
+    for (uint32_t i = 0; i < 4; ++i) {
+      INFO("codec " << dp::to_string(codec) << " rate " << rate << " listener " << i);
+      for (uint32_t j = 0; j < 4; ++j) {
+        const double db = c.heard(i, j);
+        INFO("sender " << j << " heard at " << db << " dBFS");
+        if (j < 2 && i != j)
+          CHECK(std::abs(db - c.levels[j]) <= 1.0);
+        else
+          CHECK(db < c.levels[j] - 40);
+      }
+    }
+    // The two speakers hear each other by forwarding: same codec, a lone other speaker.
+    CHECK(c.engine.find_conference(7)->stats().forwards >= 2 * 50);
+  }
+}
