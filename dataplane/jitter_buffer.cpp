@@ -123,9 +123,10 @@ put_result jitter_buffer::put(const packet_info& p, const uint8_t* payload, uint
   const int64_t d = last_d_;
   const bool quiet = count_ == 0 && cur_ < 0;
   if (dseq >= 0 && quiet && (idle_ || p.marker || (lead < 0 && -lead <= max_lead_))) {
-    // Start of a talk spurt (or a late packet while nothing else waits: the ticks already
-    // concealed become inserted delay): place the playout point afresh.
-    anchor(seq, ts, p.duration_ts, d, true);
+    // Start of a talk spurt: place the playout point afresh. A late packet while nothing
+    // else waits plays at the next tick instead of being dropped (the ticks concealed for
+    // it become delay); the controller adds more if the target asks for it.
+    anchor(seq, ts, p.duration_ts, d, true, lead < 0 && !idle_ && !p.marker);
   } else {
     if (!idle_) lead_q8_ += ((lead + d) * 256 - lead_q8_) >> k_ema_shift;
     if (dseq < 0 && !reorder_early) {
@@ -197,10 +198,12 @@ void jitter_buffer::measure(int64_t ts, uint64_t arrival_ns) noexcept {
   }
 }
 
-// Places the playout point so that this packet (jitter d) waits the target lead.
+// Places the playout point so that this packet (jitter d) waits the target lead (rounded up
+// to whole ticks, keeping ticks aligned to packets), or plays at the next tick (`now`).
 void jitter_buffer::anchor(int64_t seq, int64_t ts, uint32_t duration, int64_t d,
-                           bool same_stream) noexcept {
-  const int64_t want = std::max<int64_t>(0, target_ - d);
+                           bool same_stream, bool now) noexcept {
+  update_target();  // with this packet's jitter
+  const int64_t want = now ? 0 : std::max<int64_t>(0, target_ - d);
   const int64_t lead = (want + tick_ - 1) / tick_ * tick_;
   const int64_t np = ts - lead;
   if (same_stream) {
@@ -241,7 +244,7 @@ put_result jitter_buffer::begin(const packet_info& p, const uint8_t* payload, ui
   last_voice_ = false;
   prev_lost_ = false;
   measure(ts, arrival_ns);
-  anchor(p.sequence, ts, p.duration_ts, last_d_, false);
+  anchor(p.sequence, ts, p.duration_ts, last_d_, false, false);
   store(p, p.sequence, ts, payload, len, arrival_ns);  // cannot fail: everything was freed
   if (!was) return put_result::stored;
   --stats_.stored;  // a resync packet counts as a resync only
@@ -312,7 +315,9 @@ const frame& jitter_buffer::get() noexcept {
     over_ticks_ = speech_over ? over_ticks_ + 1 : 0;
     under_ticks_ = speech_under ? under_ticks_ + 1 : 0;
     const bool silent = silent_at(pos);
-    if (over && (far_over || (boundary && (silent || over_ticks_ > k_skip_patience)))) {
+    const bool waiting = count_ > 0;  // skipping through an underrun gains nothing
+    if (over && waiting &&
+        (far_over || (boundary && (silent || over_ticks_ > k_skip_patience)))) {
       // Too much delay: this tick's audio is dropped and the next one plays instead.
       pass_to(pos + tick_);
       pos += tick_;

@@ -191,7 +191,8 @@ class jitter_buffer {
   put_result begin(const packet_info& p, const uint8_t* payload, uint16_t len,
                    uint64_t arrival_ns) noexcept;
   void measure(int64_t ts, uint64_t arrival_ns) noexcept;
-  void anchor(int64_t seq, int64_t ts, uint32_t duration, int64_t d, bool same_stream) noexcept;
+  void anchor(int64_t seq, int64_t ts, uint32_t duration, int64_t d, bool same_stream,
+              bool now) noexcept;
   put_result store(const packet_info& p, int64_t seq, int64_t ts, const uint8_t* payload,
                    uint16_t len, uint64_t arrival_ns) noexcept;
   int find(int64_t seq) const noexcept;  // position in the queue, or -1

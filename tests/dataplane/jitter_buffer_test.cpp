@@ -244,6 +244,69 @@ TEST_CASE("a packet after its playout time is dropped as late", "[dataplane][jit
   CHECK(std::count(s.results.begin(), s.results.end(), put_result::too_late) == 1);
 }
 
+TEST_CASE("a late packet during an underrun is played, not dropped", "[dataplane][jitter]") {
+  // From packet 5 on the path is 50 ms slower: 5 misses its tick at 140 ms (concealed),
+  // arrives at 155 ms, and since nothing else waits the playout point steps back to it: it
+  // plays at 160 ms, the concealed tick became one tick of added delay.
+  sim s{jitter_config{}};
+  for (int i = 0; i < 12; ++i)
+    s.send(pkt(uint16_t(100 + i), 1000 + 160u * uint32_t(i)),
+           uint64_t(i) * k_tick_ns + (i < 5 ? 5 : 55) * k_ms);
+  s.run(16);
+  CHECK(s.trace == "EEAAAAALAAAAAAAL");
+  CHECK(s.played == range(100, 12));
+  const auto st = s.jb.stats();
+  CHECK(st.too_late == 0);
+  CHECK(st.lost == 0);
+  CHECK(st.realigned == 1);
+  CHECK(st.realign_ts == -160);
+  CHECK(st.target_delay_ms == 73);  // now covers the 50 ms step
+}
+
+TEST_CASE("refused packets: full, too large, invalid", "[dataplane][jitter]") {
+  jitter_config cfg;
+  cfg.capacity = 4;
+  cfg.max_payload = 8;
+  sim s{cfg};
+  for (int i = 0; i < 10; ++i) s.send(pkt(uint16_t(100 + i), 1000 + 160u * uint32_t(i)), 5 * k_ms);
+  s.run(7);
+  CHECK(std::count(s.results.begin(), s.results.end(), put_result::stored) == 4);
+  CHECK(std::count(s.results.begin(), s.results.end(), put_result::buffer_full) == 6);
+  CHECK(s.played == range(100, 4));
+  // 103 arriving with 100 says the sender is three ticks ahead of what 100 suggested: the
+  // lead is far over target, so the silent tick before 100 is skipped at once.
+  CHECK(s.trace == "EAAAALL");
+  CHECK(s.jb.stats().skipped_ticks == 1);
+
+  jitter_buffer& jb = s.jb;
+  const uint8_t big[9] = {};
+  CHECK(jb.put(pkt(200, 5000), big, 9, 0) == put_result::too_large);
+  CHECK(jb.put(pkt(200, 5000), big, 0, 0) == put_result::invalid);
+  CHECK(jb.put(pkt(200, 5000), nullptr, 4, 0) == put_result::invalid);
+  CHECK(jb.put(pkt(200, 5000, 0), big, 4, 0) == put_result::invalid);
+  CHECK(jb.put(pkt(200, 5000, 39), big, 4, 0) == put_result::invalid);    // < tick / 4
+  CHECK(jb.put(pkt(200, 5000, 2561), big, 4, 0) == put_result::invalid);  // > 16 ticks
+  const auto st = jb.stats();
+  CHECK(st.too_large == 1);
+  CHECK(st.invalid == 5);
+  CHECK(st.buffer_full == 6);
+}
+
+TEST_CASE("flush starts over at the next packet", "[dataplane][jitter]") {
+  sim s{jitter_config{}};
+  send_stream(s, 5);
+  s.run(4);  // 100 and 101 played, 102 waiting
+  s.jb.flush();
+  CHECK(s.jb.stats().buffered == 0);
+  CHECK(s.jb.stats().dropped == 1);
+  CHECK(s.jb.peek_next() == nullptr);
+  s.run(3);  // 103 arrives at 65 ms: a new start, one tick of lead
+  CHECK(s.trace == "EEAA" "EAA");
+  CHECK(s.played == std::vector<int>{100, 101, 103, 104});
+  CHECK(s.results.back() == put_result::stored);
+  CHECK(s.jb.stats().resyncs == 0);
+}
+
 TEST_CASE("sequence and timestamp wraparound mid-stream", "[dataplane][jitter]") {
   SECTION("16-bit sequence") {
     sim s{jitter_config{}};
