@@ -10,15 +10,12 @@ namespace tutti::dp {
 
 namespace {
 
-constexpr uint8_t comfort_noise_pt = 13;  // RFC 3389
 constexpr size_t max_warmup_payload = sizeof(participant::skipped_payload);
 
-// A packet that says silence by itself: Opus DTX frames are a TOC byte or two (RFC 6716
-// §3.2.1 code 0 with an empty frame), comfort noise has its own payload type.
-bool packet_says_silence(const participant& p, const jitter_frame& f, uint8_t threshold) {
-  if (f.info.payload_type == comfort_noise_pt) return true;
-  if (p.config.format.codec == codec_id::opus && f.len <= 2) return true;
-  return f.info.has_level && f.info.level_dbov >= threshold;
+// Whether a packet says silence by itself: comfort noise and Opus DTX (marked by the engine
+// as not voice), or an RFC 6464 level below the speech threshold.
+bool packet_says_silence(const stored_packet& pkt, uint8_t threshold) noexcept {
+  return !pkt.info.meta.voice || (pkt.info.meta.has_level && pkt.info.meta.level_dbov >= threshold);
 }
 
 }  // namespace
@@ -91,72 +88,99 @@ bool conference::decode_now(participant& p) noexcept {
 }
 
 void conference::pull(participant& p) noexcept {
-  const bool decoded_last_tick = p.last_decoded_tick + 1 == stats_.ticks;
   p.state = frame_state::silence;
   p.frame_is_whole_packet = false;
   p.payload = nullptr;
   p.payload_len = 0;
   p.mixed = false;
-  const uint8_t quiet = 127;
+  p.level_dbov = 127;
 
-  const jitter_frame f = p.jitter.get();
-  const uint32_t tick_ts = rtp_clock_hz(p.config.format.codec) / 50;
-  switch (f.kind) {
-    case jitter_frame_kind::audio: {
-      p.payload = f.payload;
-      p.payload_len = f.len;
-      if (packet_says_silence(p, f, config_.speech_threshold_dbov)) {
-        p.level_dbov = quiet;
-        p.skipped_len = 0;
-        ++p.stats.frames_skipped;
-        return;
-      }
-      if (f.info.duration_ts == tick_ts) {
-        p.frame_is_whole_packet = true;
-        if (f.info.has_level) {
-          // The sender measured its level (RFC 6464): decode only if this frame is mixed.
-          p.level_dbov = f.info.level_dbov;
-          p.state = frame_state::speech_undecoded;
-          return;
-        }
-        if (decode_now(p)) p.level_dbov = simd::level_dbov(p.pcm, samples_per_tick_);
-        return;
-      }
-      // 40/60 ms: decode the whole packet and play it a tick at a time from the carry.
-      p.last_decoded_tick = stats_.ticks;
-      ++p.stats.frames_decoded;
-      ++stats_.decodes;
-      const int n = p.decoder.decode(p.payload, p.payload_len, p.carry, max_packet_samples);
-      if (n < static_cast<int>(samples_per_tick_)) return;
-      p.carry_len = static_cast<uint16_t>(n);
-      p.carry_pos = 0;
-      [[fallthrough]];
-    }
-    case jitter_frame_kind::continued:
-      if (p.carry_pos + samples_per_tick_ <= p.carry_len) {
-        std::memcpy(p.pcm, p.carry + p.carry_pos, samples_per_tick_ * sizeof(int16_t));
-        p.carry_pos = static_cast<uint16_t>(p.carry_pos + samples_per_tick_);
-        p.last_decoded_tick = stats_.ticks;
-        p.state = frame_state::pcm;
-        p.level_dbov = simd::level_dbov(p.pcm, samples_per_tick_);
-      }
-      return;
-    case jitter_frame_kind::lost:
-      // Conceal only a stream that was being heard; a gap in silence stays silence.
-      if (!decoded_last_tick) return;
-      if (f.next_payload)
-        p.decoder.recover_from_next(f.next_payload, f.next_len, p.pcm, samples_per_tick_);
-      else
-        p.decoder.conceal(p.pcm, samples_per_tick_);
-      ++p.stats.frames_concealed;
-      p.last_decoded_tick = stats_.ticks;
-      p.state = frame_state::pcm;
-      p.level_dbov = simd::level_dbov(p.pcm, samples_per_tick_);
-      return;
-    case jitter_frame_kind::empty:
-      p.level_dbov = quiet;
-      return;
+  const frame& f = p.jitter.get();
+  const uint32_t tick_ts = p.jitter.config().tick_ts;
+  if (f.kind == frame_kind::empty) {
+    p.skipped_len = 0;
+    return;
   }
+  // The common case: one packet of exactly one tick. Its level may come from the packet,
+  // and it may be forwarded as it is.
+  if (f.n_parts == 1 && f.kind == frame_kind::audio && f.parts[0].offset_ts == 0 &&
+      f.packet()->info.duration_ts == tick_ts) {
+    const stored_packet& pkt = *f.packet();
+    p.payload = pkt.payload;
+    p.payload_len = pkt.len;
+    if (packet_says_silence(pkt, config_.speech_threshold_dbov)) {
+      p.skipped_len = 0;
+      ++p.stats.frames_skipped;
+      return;
+    }
+    p.frame_is_whole_packet = true;
+    if (pkt.info.meta.has_level) {
+      // The sender measured its level (RFC 6464): decode only if this frame is mixed.
+      p.level_dbov = pkt.info.meta.level_dbov;
+      p.state = frame_state::speech_undecoded;
+      return;
+    }
+    if (decode_now(p)) p.level_dbov = simd::level_dbov(p.pcm, samples_per_tick_);
+    return;
+  }
+  assemble(p, f);
+}
+
+void conference::assemble(participant& p, const frame& f) noexcept {
+  // Anything else (10 ms or 40/60 ms packets, a loss, a tick straddling packets) is built
+  // part by part into p.pcm. Long packets are decoded whole once, into p.carry.
+  const uint32_t clock = rtp_clock_hz(p.config.format.codec);
+  const uint32_t rate = config_.mix_rate_hz;
+  const bool was_decoding = p.last_decoded_tick + 1 == stats_.ticks;
+  bool any_sound = false;
+  uint32_t at = 0;  // samples of p.pcm filled
+  for (uint8_t k = 0; k < f.n_parts && at < samples_per_tick_; ++k) {
+    const frame_part& part = f.parts[k];
+    const uint32_t want = std::min<uint32_t>(
+        static_cast<uint32_t>(uint64_t{part.length_ts} * rate / clock), samples_per_tick_ - at);
+    int16_t* out = p.pcm + at;
+    at += want;
+    switch (part.kind) {
+      case frame_kind::audio: {
+        const stored_packet& pkt = *part.packet;
+        if (!pkt.info.meta.voice) break;  // DTX or comfort noise inside a mixed tick
+        if (!was_decoding && !any_sound) p.decoder.reset();
+        const int n = p.decoder.decode(pkt.payload, pkt.len, p.carry, max_packet_samples);
+        ++stats_.decodes;
+        ++p.stats.frames_decoded;
+        p.carry_len = static_cast<uint16_t>(n > 0 ? n : 0);
+        [[fallthrough]];
+      }
+      case frame_kind::continued: {
+        const uint32_t from = static_cast<uint32_t>(uint64_t{part.offset_ts} * rate / clock);
+        if (from + want > p.carry_len) break;
+        std::memcpy(out, p.carry + from, want * sizeof(int16_t));
+        any_sound = true;
+        continue;
+      }
+      case frame_kind::lost: {
+        // Conceal only a stream that was being heard; a gap in silence stays silence.
+        if (!was_decoding && !any_sound) break;
+        const stored_packet* next = p.jitter.peek_next();
+        if (next && next->info.meta.voice && k + 1 == f.n_parts)
+          p.decoder.recover_from_next(next->payload, next->len, out, want);
+        else
+          p.decoder.conceal(out, want);
+        ++p.stats.frames_concealed;
+        any_sound = true;
+        continue;
+      }
+      case frame_kind::empty:
+        break;
+    }
+    std::fill_n(out, want, int16_t{0});
+  }
+  std::fill(p.pcm + at, p.pcm + samples_per_tick_, int16_t{0});
+  if (!any_sound) return;
+  p.skipped_len = 0;
+  p.last_decoded_tick = stats_.ticks;
+  p.state = frame_state::pcm;
+  p.level_dbov = simd::level_dbov(p.pcm, samples_per_tick_);
 }
 
 void conference::ensure_sum() noexcept {

@@ -91,6 +91,7 @@ class conference {
   }
 
   void pull(participant& p) noexcept;
+  void assemble(participant& p, const frame& f) noexcept;
   bool decode_now(participant& p) noexcept;
   void ensure_sum() noexcept;
   bool can_forward(const participant& speaker, const participant& listener) const noexcept;

@@ -4,6 +4,10 @@
 #include <cstring>
 #include <ctime>
 
+#include "dataplane/rtcp.hpp"
+#include "dataplane/rtp_stats.hpp"
+#include "dataplane/telephone_event.hpp"
+
 namespace tutti::dp {
 
 namespace {
@@ -139,7 +143,18 @@ void engine::receive_one(io::packet& pkt) noexcept {
     return drop(rx_drop::wrong_source);
   }
   if (looks_like_rtcp(pkt.data, pkt.len)) {
-    if (p->reception.on_rtcp(pkt.data, pkt.len, pkt.rx_ns)) ++stats_.rx_rtcp;
+    // RTCP muxed on the media port (RFC 5761): validated and counted; SR times feed the
+    // LSR/DLSR of our receiver reports.
+    if (const auto compound = parse_rtcp_compound(pkt.data, pkt.len, true)) {
+      ++stats_.rx_rtcp;
+      ++p->rx_rtcp;
+      for (const rtcp_packet& rp : *compound) {
+        if (rp.type != rtcp_type_sr) continue;
+        if (const auto sr = parse_sr(rp))
+          p->reception.on_sender_report(sr->info.ntp_timestamp,
+                                        ntp_compact(ntp_from_unix_ns(pkt.rx_ns)));
+      }
+    }
     return;
   }
   const auto parsed = parse_rtp(pkt.data, pkt.len);
@@ -152,19 +167,23 @@ void engine::receive_one(io::packet& pkt) noexcept {
   const media_format& fmt = p->config.format;
 
   if (fmt.telephone_event_pt != 0 && rtp.payload_type == fmt.telephone_event_pt) {
-    if (const auto digit = p->dtmf.on_packet(rtp)) {
+    const auto ev = parse_telephone_event(rtp.payload, rtp.payload_len);
+    if (!ev) return drop(rx_drop::bad_payload);
+    const dtmf_notices notices = p->dtmf.on_packet(rtp.timestamp, rtp.marker, *ev);
+    for (uint8_t k = 0; k < notices.count; ++k) {
+      if (notices.items[k].what != dtmf_notice::kind::end) continue;
       ++p->stats.dtmf_events;
-      if (events_) events_->post({event_type::dtmf, entry.c->id(), p->config.id, *digit});
+      if (events_) events_->post({event_type::dtmf, entry.c->id(), p->config.id, notices.items[k].event});
     }
     return;
   }
 
-  jitter_packet_info info{};
+  packet_info info{};
   info.sequence = rtp.sequence;
   info.timestamp = rtp.timestamp;
   info.ssrc = rtp.ssrc;
   info.marker = rtp.marker;
-  info.payload_type = rtp.payload_type;
+  info.meta.payload_type = rtp.payload_type;
   if (rtp.payload_type == fmt.payload_type) {
     const int duration = p->decoder.packet_duration_ts(rtp.payload, rtp.payload_len);
     if (duration <= 0) {
@@ -172,21 +191,26 @@ void engine::receive_one(io::packet& pkt) noexcept {
       return drop(rx_drop::bad_payload);
     }
     info.duration_ts = static_cast<uint32_t>(duration);
+    // Opus DTX frames are a TOC byte or two (RFC 6716 §3.2.1): silence the sender declares.
+    if (fmt.codec == codec_id::opus && rtp.payload_len <= 2) info.meta.voice = false;
   } else if (rtp.payload_type == comfort_noise_pt) {
     info.duration_ts = rtp_clock_hz(fmt.codec) / 50;
+    info.meta.voice = false;
   } else {
     ++p->stats.rx_dropped;
     return drop(rx_drop::unknown_payload_type);
   }
   if (fmt.audio_level_ext_id != 0) {
     if (const auto level = parse_audio_level(rtp, fmt.audio_level_ext_id)) {
-      info.has_level = true;
-      info.voice = level->voice;
-      info.level_dbov = level->level_dbov;
+      info.meta.has_level = true;
+      info.meta.level_dbov = level->level_dbov;
     }
   }
-  p->reception.on_rtp(rtp.sequence, rtp.timestamp, pkt.rx_ns);
-  if (!jitter_accepted(p->jitter.put(info, rtp.payload, rtp.payload_len, pkt.rx_ns))) {
+  // A.8 wants the arrival time in the stream's timestamp units.
+  const auto arrival_ts = static_cast<uint32_t>(pkt.rx_ns * rtp_clock_hz(fmt.codec) / 1'000'000'000);
+  p->reception.update(rtp.sequence, rtp.timestamp, arrival_ts);
+  const put_result put = p->jitter.put(info, rtp.payload, rtp.payload_len, pkt.rx_ns);
+  if (put != put_result::stored && put != put_result::resync) {
     ++p->stats.rx_dropped;
     return drop(rx_drop::jitter_refused);
   }

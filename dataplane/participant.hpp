@@ -10,7 +10,7 @@
 #include "dataplane/io/packet_io.hpp"
 #include "dataplane/jitter_buffer.hpp"
 #include "dataplane/media_format.hpp"
-#include "dataplane/rtcp.hpp"
+#include "dataplane/rtp_stats.hpp"
 #include "dataplane/telephone_event.hpp"
 
 namespace tutti::dp {
@@ -59,8 +59,9 @@ struct participant {
   participant_stats stats;
   jitter_buffer jitter;
   audio_decoder decoder;
-  rtp_receiver_stats reception;      // RFC 3550 A.1/A.3/A.8 for RR and metrics
-  telephone_event_tracker dtmf;
+  rtp_source_stats reception;        // RFC 3550 A.1/A.3/A.8 for RR and metrics
+  dtmf_tracker dtmf;
+  uint64_t rx_rtcp = 0;              // RTCP compounds accepted from it
 
   // Outgoing RTP header state: continuous across speaker/listener and forwarded/encoded
   // switches (RFC 3550 §5.1: one SSRC, sequence +1 per packet, timestamp +20 ms).
