@@ -67,6 +67,43 @@ participant* conference::find(uint32_t participant_id) noexcept {
   return nullptr;
 }
 
+bool conference::set_muted(uint32_t participant_id, bool muted) noexcept {
+  participant* p = find(participant_id);
+  if (!p) return false;
+  p->config.muted = muted;
+  return true;
+}
+
+bool conference::set_deaf(uint32_t participant_id, bool deaf) noexcept {
+  participant* p = find(participant_id);
+  if (!p) return false;
+  p->config.deaf = deaf;
+  return true;
+}
+
+bool conference::set_input_gain(uint32_t participant_id, int32_t gain_q12) noexcept {
+  participant* p = find(participant_id);
+  if (!p) return false;
+  p->config.input_gain_q12 = gain_q12;
+  return true;
+}
+
+bool conference::set_output_gain(uint32_t participant_id, int32_t gain_q12) noexcept {
+  participant* p = find(participant_id);
+  if (!p) return false;
+  const bool had_own = p->config.output_gain_q12 != unity_gain_q12;
+  p->config.output_gain_q12 = gain_q12;
+  // A listener with its own gain hears its own encode; one back at unity shares again
+  // (unless it holds a speaker seat, which keeps its encoder until it leaves the seat).
+  if (!had_own && gain_q12 != unity_gain_q12 && p->encoder_slot < 0)
+    p->encoder_slot = static_cast<int8_t>(group_of(*p).take_slot());
+  if (had_own && gain_q12 == unity_gain_q12 && !p->mixed) {
+    for (size_t i = 0; i < members_.size(); ++i)
+      if (members_[i].get() == p && !seats_[i].speaker) release_seat_encoder(*p);
+  }
+  return true;
+}
+
 bool conference::decode_now(participant& p) noexcept {
   if (p.last_decoded_tick + 1 != stats_.ticks) {
     // It was not decoded last tick: start the decoder clean, then let it see the last
@@ -297,10 +334,11 @@ size_t conference::tick(tx_desc* tx, size_t tx_cap, event_sink* events) noexcept
                     config_.id, p.config.id, 0});
   }
 
-  // A seated speaker in a pause is not in this tick's mix: it hears everyone like a listener.
+  // A seated speaker in a pause (or just muted) is not in this tick's mix: it hears
+  // everyone like a listener.
   for (size_t i = 0; i < n && speakers_.size() < speakers_.capacity(); ++i) {
     participant& p = *members_[i];
-    if (seats_[i].speaker && p.state != frame_state::silence) {
+    if (seats_[i].speaker && p.state != frame_state::silence && !p.config.muted) {
       p.mixed = true;
       speakers_.push_back(static_cast<uint32_t>(i));
     }

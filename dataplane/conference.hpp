@@ -77,6 +77,11 @@ class conference {
   // Removes a participant and hands it back for destruction off the worker.
   std::unique_ptr<participant> remove(uint32_t participant_id) noexcept;
   participant* find(uint32_t participant_id) noexcept;
+  // Control of one participant; false when it is not here. Effective from the next tick.
+  bool set_muted(uint32_t participant_id, bool muted) noexcept;
+  bool set_deaf(uint32_t participant_id, bool deaf) noexcept;
+  bool set_input_gain(uint32_t participant_id, int32_t gain_q12) noexcept;
+  bool set_output_gain(uint32_t participant_id, int32_t gain_q12) noexcept;
   participant* at(size_t i) noexcept { return members_[i].get(); }
   bool is_speaker(size_t i) const noexcept { return seats_[i].speaker; }
 
