@@ -19,10 +19,12 @@
 
 #include "dataplane/engine.hpp"
 #include "dataplane/io/memory_io.hpp"
+#include "perf/bench_engine.hpp"
 #include "perf/bench_util.hpp"
 #include "perf/speech_source.hpp"
 #include "simd/g711.hpp"
 #include "simd/level.hpp"
+#include "simd/target.hpp"
 
 namespace tutti::perf {
 
@@ -355,16 +357,16 @@ void print_row(const run_result& r) {
 
 }  // namespace
 
-int bench_engine_main(int argc, char** argv) {
+int run_engine_checked(std::span<const std::string_view> args) {
   std::string name;
   bool json = false;
   uint32_t fixed = 0;
   double seconds = 3.0, target = 0.8;
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string a(args[i]);
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
+      if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
+      return std::string(args[++i]);
     };
     if (a == "--workload") name = value();
     else if (a == "--json") json = true;
@@ -388,7 +390,7 @@ int bench_engine_main(int argc, char** argv) {
   if (!w) throw std::invalid_argument("unknown or missing --workload (see --help)");
 
   const prepared_workload prepared = prepare(*w);
-  if (!json) std::printf("%s: %s (Highway target %s)\n", w->name, w->description, simd_target_name());
+  if (!json) std::printf("%s: %s (Highway target %s)\n", w->name, w->description, simd::dispatched_target_name());
 
   std::vector<run_result> trials;
   run_result best{};
@@ -433,7 +435,7 @@ int bench_engine_main(int argc, char** argv) {
     for (const auto& r : trials) all.push_back(to_json(r));
     boost::json::object out{{"benchmark", "engine"},
                             {"workload", w->name},
-                            {"simd_target", simd_target_name()},
+                            {"simd_target", simd::dispatched_target_name()},
                             {"target_busy", target},
                             {"seconds_per_trial", seconds},
                             {"max_participants_per_core", best.participants},
@@ -447,6 +449,15 @@ int bench_engine_main(int argc, char** argv) {
                 best.tick_p99_us);
   }
   return 0;
+}
+
+int run_engine(std::span<const std::string_view> args) {
+  try {
+    return run_engine_checked(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tutti-bench engine: %s\n", e.what());
+    return 2;
+  }
 }
 
 }  // namespace tutti::perf

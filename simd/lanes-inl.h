@@ -100,11 +100,12 @@ HWY_INLINE auto fold_to_block(D d, hn::VFromD<D> v) {
   }
 }
 
-// Stores the lane sums of four int32 vectors to out[0..3]: a transpose-and-add tree, cheaper
-// than four separate horizontal sums (each of which ends in a cross-block shuffle).
+// The lane sums of four int32 vectors, as the 4 lanes of one 128-bit vector: a transpose-
+// and-add tree, cheaper than four separate horizontal sums (each ending in cross-block
+// shuffles).
 template <class D32>
-HWY_INLINE void sum4(D32 d32, hn::VFromD<D32> a, hn::VFromD<D32> b, hn::VFromD<D32> c,
-                     hn::VFromD<D32> e, int32_t* HWY_RESTRICT out) {
+HWY_INLINE hn::Vec<hn::Full128<int32_t>> sum4(D32 d32, hn::VFromD<D32> a, hn::VFromD<D32> b,
+                                              hn::VFromD<D32> c, hn::VFromD<D32> e) {
 #if TUTTI_SIMD_BLOCKWISE
   const hn::Repartition<int64_t, D32> d64;
   // Per block: [a0+a2, b0+b2, a1+a3, b1+b3] and the same for c, e.
@@ -114,13 +115,12 @@ HWY_INLINE void sum4(D32 d32, hn::VFromD<D32> a, hn::VFromD<D32> b, hn::VFromD<D
   const auto abce = hn::Add(
       hn::BitCast(d32, hn::InterleaveLower(hn::BitCast(d64, ab), hn::BitCast(d64, ce))),
       hn::BitCast(d32, hn::InterleaveUpper(d64, hn::BitCast(d64, ab), hn::BitCast(d64, ce))));
-  const hn::Full128<int32_t> d128;
-  hn::StoreU(fold_to_block(d32, abce), d128, out);
+  return fold_to_block(d32, abce);
 #else
-  out[0] = hn::GetLane(hn::SumOfLanes(d32, a));
-  out[1] = hn::GetLane(hn::SumOfLanes(d32, b));
-  out[2] = hn::GetLane(hn::SumOfLanes(d32, c));
-  out[3] = hn::GetLane(hn::SumOfLanes(d32, e));
+  alignas(16) int32_t sums[4] = {
+      hn::GetLane(hn::SumOfLanes(d32, a)), hn::GetLane(hn::SumOfLanes(d32, b)),
+      hn::GetLane(hn::SumOfLanes(d32, c)), hn::GetLane(hn::SumOfLanes(d32, e))};
+  return hn::Load(hn::Full128<int32_t>(), sums);
 #endif
 }
 

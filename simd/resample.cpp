@@ -50,6 +50,22 @@ void down_impl(const int16_t* buf, size_t first, size_t count, size_t down, cons
 using d16_t = hn::ScalableTag<int16_t>;
 using d32_t = hn::Repartition<int32_t, d16_t>;
 
+// Rounds four filter sums like detail::round_taps and stores the first `valid` of them.
+HWY_INLINE void round_store4(hn::Vec<hn::Full128<int32_t>> sums, size_t valid,
+                             int16_t* HWY_RESTRICT out) {
+  const hn::Full128<int32_t> d4;
+  const hn::Full64<int16_t> d4x16;
+  const auto rounded = hn::DemoteTo(
+      d4x16, hn::ShiftRight<detail::kTapBits>(hn::Add(sums, hn::Set(d4, 1 << (detail::kTapBits - 1)))));
+  if (valid >= 4) {
+    hn::StoreU(rounded, d4x16, out);
+  } else if (valid > 0) {
+    alignas(16) int16_t tmp[4];
+    hn::Store(rounded, d4x16, tmp);
+    for (size_t i = 0; i < valid; ++i) out[i] = tmp[i];
+  }
+}
+
 // Interpolation by L: G consecutive input positions at a time, L branches each. Output
 // (k + g) * L + p is branch p's dot product with the window ending at position first + k + g.
 template <size_t L, size_t G>
@@ -80,23 +96,73 @@ HWY_INLINE void up_groups(const int16_t* HWY_RESTRICT buf, size_t first, size_t 
         }
       }
     }
-    HWY_ALIGN int32_t sums[kAcc];
-    for (size_t a = 0; a < kAcc; a += 4) {
-      sum4(d32, hn::RearrangeToOddPlusEven(even[a], odd[a]),
-           hn::RearrangeToOddPlusEven(even[a + 1], odd[a + 1]),
-           hn::RearrangeToOddPlusEven(even[a + 2], odd[a + 2]),
-           hn::RearrangeToOddPlusEven(even[a + 3], odd[a + 3]), sums + a);
-    }
     const size_t valid = std::min(G, count - k) * L;
-    for (size_t a = 0; a < valid; ++a) out[k * L + a] = detail::round_taps(sums[a]);
+    for (size_t a = 0; a < kAcc; a += 4) {  // a fixed trip count keeps the accumulators in registers
+      const auto sums = sum4(d32, hn::RearrangeToOddPlusEven(even[a], odd[a]),
+                             hn::RearrangeToOddPlusEven(even[a + 1], odd[a + 1]),
+                             hn::RearrangeToOddPlusEven(even[a + 2], odd[a + 2]),
+                             hn::RearrangeToOddPlusEven(even[a + 3], odd[a + 3]));
+      round_store4(sums, valid > a ? valid - a : 0, out + k * L + a);
+    }
   }
+}
+
+// Interpolation by L, vertical: each lane is one input position, a pass covers one vector
+// of int16 lanes' worth of consecutive positions and needs no horizontal sums. A
+// multiply-add lane takes an adjacent pair of samples, so even and odd positions
+// accumulate separately (the window of an odd position starts one sample later) and are
+// interleaved at the end. Returns the positions done; the rest go to up_groups.
+template <size_t L>
+HWY_INLINE size_t up_vertical(const int16_t* HWY_RESTRICT buf, size_t first, size_t count,
+                              const int16_t* HWY_RESTRICT taps, size_t len, size_t stride,
+                              int16_t* HWY_RESTRICT out) {
+  const d16_t d16;
+  const d32_t d32;
+  const size_t block = hn::Lanes(d16);
+  const auto half = hn::Set(d32, 1 << (detail::kTapBits - 1));
+  size_t k = 0;
+  for (; k + block <= count; k += block) {
+    const int16_t* base = buf + first + k - (len - 1);
+    hn::Vec<d32_t> even[L], even1[L], odd[L], odd1[L];  // *1: odd products apart (EMU128)
+    for (size_t p = 0; p < L; ++p) even[p] = even1[p] = odd[p] = odd1[p] = hn::Zero(d32);
+    for (size_t i = 0; i < len; i += 2) {
+      const auto x_even = hn::LoadU(d16, base + i);
+      const auto x_odd = hn::LoadU(d16, base + i + 1);
+      for (size_t p = 0; p < L; ++p) {
+        int32_t pair;  // taps i and i + 1 of branch p, in every int32 lane
+        std::memcpy(&pair, taps + p * stride + i, sizeof(pair));
+        const auto t = hn::BitCast(d16, hn::Set(d32, pair));
+        even[p] = hn::ReorderWidenMulAccumulate(d32, x_even, t, even[p], even1[p]);
+        odd[p] = hn::ReorderWidenMulAccumulate(d32, x_odd, t, odd[p], odd1[p]);
+      }
+    }
+    hn::Vec<d16_t> branch[L];
+    for (size_t p = 0; p < L; ++p) {
+      const auto e = hn::ShiftRight<detail::kTapBits>(hn::Add(hn::RearrangeToOddPlusEven(even[p], even1[p]), half));
+      const auto o = hn::ShiftRight<detail::kTapBits>(hn::Add(hn::RearrangeToOddPlusEven(odd[p], odd1[p]), half));
+      // Interleaving per block then packing per block restores position order.
+      branch[p] = narrow(d16, hn::InterleaveLower(e, o), hn::InterleaveUpper(d32, e, o));
+    }
+    if constexpr (L == 2) {
+      hn::StoreInterleaved2(branch[0], branch[1], d16, out + k * L);
+    } else {
+      static_assert(L == 3, "interpolation by 2 or 3");
+      hn::StoreInterleaved3(branch[0], branch[1], branch[2], d16, out + k * L);
+    }
+  }
+  return k;
 }
 
 void up_impl(const int16_t* buf, size_t first, size_t count, const int16_t* taps, size_t len,
              size_t stride, size_t up, int16_t* out) {
+  size_t done = 0;
   switch (up) {
-    case 2: return up_groups<2, 2>(buf, first, count, taps, len, stride, out);
-    case 3: return up_groups<3, 4>(buf, first, count, taps, len, stride, out);
+    case 2:
+      done = up_vertical<2>(buf, first, count, taps, len, stride, out);
+      return up_groups<2, 2>(buf, first + done, count - done, taps, len, stride, out + done * 2);
+    case 3:
+      done = up_vertical<3>(buf, first, count, taps, len, stride, out);
+      return up_groups<3, 4>(buf, first + done, count - done, taps, len, stride, out + done * 3);
     default: HWY_ASSERT(false);  // the constructor admits no other ratio
   }
 }
@@ -120,11 +186,11 @@ void down_impl(const int16_t* HWY_RESTRICT buf, size_t first, size_t count, size
         even[g] = hn::ReorderWidenMulAccumulate(d32, t, hn::LoadU(d16, win[g] + i), even[g], odd[g]);
       }
     }
-    HWY_ALIGN int32_t sums[4];
-    sum4(d32, hn::RearrangeToOddPlusEven(even[0], odd[0]), hn::RearrangeToOddPlusEven(even[1], odd[1]),
-         hn::RearrangeToOddPlusEven(even[2], odd[2]), hn::RearrangeToOddPlusEven(even[3], odd[3]), sums);
-    const size_t valid = std::min<size_t>(4, count - k);
-    for (size_t g = 0; g < valid; ++g) out[k + g] = detail::round_taps(sums[g]);
+    const auto sums = sum4(d32, hn::RearrangeToOddPlusEven(even[0], odd[0]),
+                           hn::RearrangeToOddPlusEven(even[1], odd[1]),
+                           hn::RearrangeToOddPlusEven(even[2], odd[2]),
+                           hn::RearrangeToOddPlusEven(even[3], odd[3]));
+    round_store4(sums, count - k, out + k);
   }
 }
 #endif  // HWY_TARGET == HWY_SCALAR
