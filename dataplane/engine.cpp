@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ctime>
 
+#include "base/clock.hpp"
 #include "dataplane/rtcp.hpp"
 #include "dataplane/rtp_stats.hpp"
 #include "dataplane/telephone_event.hpp"
@@ -14,12 +14,6 @@ namespace {
 
 constexpr uint8_t comfort_noise_pt = 13;  // RFC 3389
 constexpr uint64_t slot_ns(uint64_t period_ns) { return period_ns / engine::phase_slots; }
-
-uint64_t monotonic_ns() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no system call
-  return uint64_t(ts.tv_sec) * 1'000'000'000u + uint64_t(ts.tv_nsec);
-}
 
 }  // namespace
 

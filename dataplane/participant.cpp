@@ -8,9 +8,11 @@ jitter_config jitter_config_for(const media_format& f) {
   jitter_config c{};
   c.clock_rate_hz = rtp_clock_hz(f.codec);
   c.tick_ts = c.clock_rate_hz / 50;
-  // G.711 is 160 bytes per 20 ms; Opus voice rarely passes 200 bytes per 20 ms, and 60 ms
-  // packets at high rates stay under 1000.
-  c.max_payload = f.codec == codec_id::opus ? 1000 : 480;
+  // Slots hold max_delay (300 ms) of 10 ms packets; a slot holds 40 ms of G.711 or a 20 ms
+  // Opus frame up to 256 kbit/s. The buffer is most of a participant's memory, and what a
+  // tick touches of it is what limits participants per core.
+  c.capacity = 32;
+  c.max_payload = f.codec == codec_id::opus ? 640 : 320;
   return c;
 }
 

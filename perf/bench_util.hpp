@@ -24,6 +24,14 @@ inline uint64_t now_ns() noexcept {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// CPU time of the calling thread in nanoseconds: what a dedicated core would spend, whatever
+// else shares this machine's cores.
+inline uint64_t thread_cpu_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // Makes the compiler assume v is read (and memory written) here, so computing it is kept.
 template <class T>
 inline void do_not_optimize(const T& v) noexcept {

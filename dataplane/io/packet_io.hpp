@@ -58,6 +58,10 @@ class packet_io {
   // Gives back a received packet, or a tx buffer that will not be sent.
   virtual void release(packet* p) noexcept = 0;
 
+  // Waits up to `timeout_ns` for something to receive, for a worker with nothing to do. The
+  // default just sleeps; a backend that can block on its completions (io_uring) does that.
+  virtual void wait(uint64_t timeout_ns) noexcept;
+
   virtual io_stats stats() const noexcept = 0;
 };
 

@@ -558,4 +558,14 @@ uint16_t uring_io::rx_burst(packet** out, uint16_t max) noexcept {
   return n;
 }
 
+void uring_io::wait(uint64_t timeout_ns) noexcept {
+  if (io_uring_cq_ready(&ring_) > 0) return;
+  __kernel_timespec ts{static_cast<long long>(timeout_ns / 1'000'000'000),
+                       static_cast<long long>(timeout_ns % 1'000'000'000)};
+  io_uring_cqe* cqe = nullptr;
+  ++extra_.enter_calls;
+  // Submits pending SQEs too; with IORING_FEAT_EXT_ARG the timeout costs no SQE.
+  io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+}
+
 }  // namespace tutti::dp::io

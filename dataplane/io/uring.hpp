@@ -85,6 +85,8 @@ class uring_io final : public packet_io {
   packet* alloc_tx() noexcept override;
   uint16_t tx_burst(packet** pkts, uint16_t n) noexcept override;
   void release(packet* p) noexcept override;
+  // Blocks in io_uring_enter until a completion arrives or the timeout passes.
+  void wait(uint64_t timeout_ns) noexcept override;
   io_stats stats() const noexcept override { return stats_; }
 
   // Backend-specific counters.
