@@ -125,7 +125,8 @@ void worker::execute(const command& c) noexcept {
         }
         gone = engine_.remove_conference(c.conference_id, members);
       }
-      return reply(c, gone != nullptr, gone.release());
+      const bool ok = gone != nullptr;
+      return reply(c, ok, gone.release());
     }
     case command_type::add_participant: {
       std::unique_ptr<participant> p(c.part);
