@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>
 #include <charconv>
@@ -345,8 +346,22 @@ class loader {
     walk(root, "", source);
   }
 
+  // A table's entries in file order (toml++ keeps them sorted by name), so errors and
+  // log.modules come out in the order the operator wrote them.
+  static std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(const toml::table& t) {
+    std::vector<std::pair<const toml::key*, const toml::node*>> v;
+    for (auto&& [k, node] : t) v.emplace_back(&k, &node);
+    std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) {
+      auto pa = a.first->source().begin, pb = b.first->source().begin;
+      return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+    });
+    return v;
+  }
+
   void walk(const toml::table& t, const std::string& prefix, std::string_view source) {
-    for (auto&& [k, node] : t) {
+    for (auto [kp, np] : in_file_order(t)) {
+      const toml::key& k = *kp;
+      const toml::node& node = *np;
       std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
       origin o{std::string(source), node.source().begin.line, name};
       if (const key_def* def = find_key(name)) {
@@ -375,7 +390,9 @@ class loader {
         break;
       case kind::string_map:
         if (auto* t = node.as_table()) {
-          for (auto&& [sub, v] : *t) {
+          for (auto [subp, vp] : in_file_order(*t)) {
+            const toml::key& sub = *subp;
+            const toml::node& v = *vp;
             origin so{o.source, v.source().begin.line, o.key + "." + std::string(sub.str())};
             if (auto* s = v.as_string())
               apply(def, s->get(), sub.str(), so);
