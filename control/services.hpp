@@ -1,0 +1,60 @@
+// The hook where tuttid's services plug into the control-plane framework.
+//
+// Model: the framework (config, log, control API, metrics, signals; control/daemon.cpp)
+// builds a service_context and calls start_services() once, on the control thread, before
+// running the io_context. start_services() creates the services in dependency order —
+// media runtime (dataplane workers and their rings), store, SIP stack, presence, chat —
+// keeps them in the `services` struct, registers their commands and metrics, and records
+// how to stop them. On SIGTERM/SIGINT the framework calls stop_services(), which runs the
+// stop steps in reverse order, each finishing asynchronously, then the framework closes the
+// control socket and metrics port and returns from main.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace tutti::ctl {
+
+struct config;
+class logger;
+class command_registry;
+class metrics_registry;
+
+// What a service gets from the framework. All references outlive the services.
+struct service_context {
+  boost::asio::io_context& io;  // the control thread's; run by the framework
+  const config& cfg;  // the running configuration; keys marked live change on config.reload,
+                      // so read those at use time rather than copying them at start
+  logger& log;
+  command_registry& commands;
+  metrics_registry& metrics;
+};
+
+// Everything tuttid runs besides the framework.
+struct services {
+  // Members arrive with their layers, in creation order, e.g.
+  //   std::unique_ptr<media_runtime> media;   // dataplane/ workers behind dataplane/api.h
+  //   std::unique_ptr<sip_stack> sip;         // signalling/ transports, registrar, focus
+
+  // Graceful stop steps, run last-added first; each calls its `done` when finished.
+  std::vector<std::function<void(std::function<void()> done)>> stop_steps;
+  // Called after config.reload has applied the live keys to the running configuration.
+  std::vector<std::function<void()>> reload_hooks;
+};
+
+// Creates and starts every service; an error message for the operator on failure (the
+// framework logs it and exits with status 3).
+result<std::unique_ptr<services>, std::string> start_services(service_context& ctx);
+
+// Runs the stop steps in reverse order, then `done`. Call on the control thread.
+void stop_services(services& s, std::function<void()> done);
+
+}  // namespace tutti::ctl
