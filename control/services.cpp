@@ -2,15 +2,23 @@
 
 #include "control/config.hpp"
 #include "control/log.hpp"
+#include "control/media_service.hpp"
 
 namespace tutti::ctl {
+
+services::services() = default;
+services::~services() = default;
 
 result<std::unique_ptr<services>, std::string> start_services(service_context& ctx) {
   auto s = std::make_unique<services>();
   log_module log = ctx.log.module("services");
-  // The media runtime (dataplane/api.h) and the SIP stack (signalling/) are created here,
-  // in that order, as those layers land: each gets ctx, registers its commands and metrics,
-  // and pushes its stop step onto s->stop_steps.
+  // Services in dependency order; each registers its commands and metrics and pushes its
+  // stop step onto s->stop_steps. The SIP stack (signalling/) comes after the media runtime.
+  auto media = media_service::start(ctx);
+  if (!media) return fail(media.error());
+  s->media = std::move(media.value());
+  register_media_commands(ctx, *s->media);
+  s->stop_steps.push_back([m = s->media.get()](std::function<void()> done) { m->stop(std::move(done)); });
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;
 }

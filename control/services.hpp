@@ -27,6 +27,7 @@ struct config;
 class logger;
 class command_registry;
 class metrics_registry;
+class media_service;
 
 // What a service gets from the framework. All references outlive the services.
 struct service_context {
@@ -40,9 +41,10 @@ struct service_context {
 
 // Everything tuttid runs besides the framework.
 struct services {
-  // Members arrive with their layers, in creation order, e.g.
-  //   std::unique_ptr<media_runtime> media;   // dataplane/ workers behind dataplane/api.h
-  //   std::unique_ptr<sip_stack> sip;         // signalling/ transports, registrar, focus
+  services();
+  ~services();
+  // Members in creation order.
+  std::unique_ptr<media_service> media;   // dataplane/ workers behind dataplane/api.hpp
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
   std::vector<std::function<void(std::function<void()> done)>> stop_steps;

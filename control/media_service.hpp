@@ -1,0 +1,103 @@
+// The media runtime as the control plane sees it: the data-plane workers, the conferences
+// placed on them and the participants in those, and the only code that talks to workers
+// (through dataplane/api.hpp rings). Everything here runs on the control thread.
+//
+// Model: a shadow of what each worker holds (conferences, participants, their ports and
+// settings) answers list/show at once; changes are commands to the owning worker, answered
+// when the worker replies. Conferences go to the worker with the fewest participants;
+// participants get the lowest free even port of the media range (RTCP is muxed on it,
+// RFC 5761). Objects are built here (all allocation happens on this thread) and destroyed
+// here when a worker gives them back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "control/services.hpp"
+#include "dataplane/media_format.hpp"
+#include "dataplane/worker.hpp"
+
+namespace tutti::ctl {
+
+struct media_error {
+  std::string code;  // an errc:: code
+  std::string message;
+};
+
+// What a new participant sends and receives.
+struct participant_request {
+  std::string conference;
+  std::string label;                 // for operators: a user name, "rtp", ...
+  dp::media_format format;
+  uint32_t remote_ip = 0;            // host order; 0: latch the first source (symmetric RTP)
+  uint16_t remote_port = 0;
+  bool muted = false;
+};
+
+struct participant_info {
+  uint32_t id = 0;
+  std::string conference;
+  std::string label;
+  uint16_t local_port = 0;
+  uint32_t remote_ip = 0;
+  uint16_t remote_port = 0;
+  dp::media_format format;
+  bool muted = false, deaf = false, speaking = false;
+  double input_gain_db = 0, output_gain_db = 0;
+};
+
+struct conference_info {
+  std::string name;
+  uint32_t id = 0;
+  unsigned worker = 0;
+  uint32_t rate_hz = 0;
+  uint32_t speakers = 0;
+  std::vector<participant_info> participants;
+};
+
+class media_service {
+ public:
+  template <typename T>
+  using done = std::function<void(result<T, media_error>)>;
+
+  // Creates and starts the workers; an operator-readable error on failure.
+  static result<std::unique_ptr<media_service>, std::string> start(service_context& ctx);
+  ~media_service();
+
+  void create_conference(const std::string& name, uint32_t rate_hz, uint32_t speakers,
+                         done<conference_info> cb);
+  void destroy_conference(const std::string& name, done<bool> cb);
+  void add_participant(const participant_request& r, done<participant_info> cb);
+  void remove_participant(const std::string& conference, uint32_t id, done<bool> cb);
+  enum class control { mute, unmute, deaf, undeaf, input_gain, output_gain };
+  void control_participant(const std::string& conference, uint32_t id, control what,
+                           double gain_db, done<participant_info> cb);
+
+  std::vector<conference_info> conferences() const;
+  std::optional<conference_info> find(const std::string& name) const;
+  // Per-worker load and counters.
+  struct worker_row {
+    unsigned index;
+    dp::worker_snapshot snapshot;
+  };
+  std::vector<worker_row> workers() const;
+
+  // Stops the workers (objects they hold are destroyed), then calls `done`.
+  void stop(std::function<void()> done);
+
+ private:
+  struct state;
+  explicit media_service(std::unique_ptr<state> s);
+  std::unique_ptr<state> s_;
+};
+
+// Registers conf.* / part.* / workers commands and the media metrics.
+void register_media_commands(service_context& ctx, media_service& media);
+
+}  // namespace tutti::ctl
