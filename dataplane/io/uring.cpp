@@ -27,6 +27,9 @@ constexpr uint32_t gen_mask = 0x7fffff;  // bits 32..54
 
 constexpr uint16_t buffer_group = 0;
 
+// Room for the one control message asked for: SO_RXQ_OVFL's socket drop counter (uint32).
+constexpr uint32_t drops_cmsg_space = CMSG_SPACE(sizeof(uint32_t));
+
 // Packet slot states: a tx slot on the free stack or an rx buffer on the ring; held by the
 // worker; inside a send the kernel has not completed.
 enum : uint8_t { slot_free = 0, slot_held = 1, slot_sending = 2 };
@@ -54,7 +57,9 @@ void* map_anonymous(size_t bytes) noexcept {
 struct uring_io::port_slot {
   msghdr msg{};        // the receive's header: name length, and where single shot writes it
   sockaddr_in from{};  // single shot: the sender, written by the kernel on completion
-  uint32_t gen = 0;    // bumped on close
+  uint64_t armed_ud = 0;     // user_data of the receive in flight (for cancel)
+  uint32_t gen = 0;          // bumped on close
+  uint32_t socket_drops = 0;  // the socket's drop counter when last reported (SO_RXQ_OVFL)
   uint16_t port = 0;
   bool open = false;
   bool armed = false;    // a receive of the current generation is in flight
@@ -88,8 +93,9 @@ bool uring_io::setup(uring_error& err) noexcept {
   };
   const uring_config& c = cfg_;
   const bool pow2 = c.rx_buffers != 0 && (c.rx_buffers & (c.rx_buffers - 1)) == 0;
-  // The header before a multishot payload: io_uring_recvmsg_out plus a sockaddr_in.
-  constexpr uint32_t rx_header = sizeof(io_uring_recvmsg_out) + sizeof(sockaddr_in);
+  // The header before a multishot payload: io_uring_recvmsg_out, a sockaddr_in, one cmsg.
+  constexpr uint32_t rx_header =
+      sizeof(io_uring_recvmsg_out) + sizeof(sockaddr_in) + drops_cmsg_space;
   if (!pow2 || c.rx_buffers > 32768 || c.rx_buffer_bytes < rx_header + 64 ||
       c.rx_buffer_bytes > 65535 || c.tx_buffers == 0 || c.tx_buffer_bytes == 0 ||
       c.tx_buffer_bytes > 65535 || c.max_ports == 0 || c.max_ports > 65535 || c.sq_entries == 0 ||
@@ -141,7 +147,7 @@ bool uring_io::setup(uring_error& err) noexcept {
   }
   port_free_count_ = c.max_ports;
   recv_template_.msg_namelen = sizeof(sockaddr_in);
-  recv_template_.msg_controllen = 0;
+  recv_template_.msg_controllen = drops_cmsg_space;
 
   // The ring. Completions outstanding at once are bounded by one per packet slot (a buffer is
   // either in a receive completion or in a send, not both) plus a termination and a cancel
@@ -238,6 +244,10 @@ bool uring_io::open_port(uint16_t port) noexcept {
   sa.sin_addr.s_addr = htonl(cfg_.media_ip);
   sa.sin_port = htons(port);
   bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0;
+  // The kernel's count of datagrams this socket dropped (queue full while we were out of
+  // buffers) comes with each datagram, so those drops are counted too.
+  const int on = 1;
+  if (ok) ok = ::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) == 0;
   if (ok && cfg_.socket_rcvbuf_bytes > 0) {
     ok = ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg_.socket_rcvbuf_bytes,
                       sizeof cfg_.socket_rcvbuf_bytes) == 0;
@@ -254,6 +264,7 @@ bool uring_io::open_port(uint16_t port) noexcept {
   ps.port = port;
   ps.armed = false;
   ps.starved = false;
+  ps.socket_drops = 0;
   port_index_[port] = static_cast<uint16_t>(slot + 1);
   ++open_count_;
   if (!arm(slot, true)) queue_arm(slot);
@@ -268,8 +279,7 @@ void uring_io::close_port(uint16_t port) noexcept {
   port_slot& ps = ports_[slot];
   if (ps.armed) {
     if (io_uring_sqe* sqe = get_sqe()) {
-      io_uring_prep_cancel64(
-          sqe, recv_user_data(ps.gen, ps.port, slot, kind_ == recv_kind::single_shot), 0);
+      io_uring_prep_cancel64(sqe, ps.armed_ud, 0);
       sqe->user_data = kind_cancel << kind_shift;
       sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     }
@@ -294,6 +304,10 @@ bool uring_io::arm(uint32_t slot, bool poll_first) noexcept {
   const bool single = kind_ == recv_kind::single_shot;
   // Single shot asks for MSG_TRUNC so a datagram longer than the buffer reports its real
   // length and can be dropped as truncated; multishot reports that in io_uring_recvmsg_out.
+  // Multishot writes name and control into the buffer and takes only their lengths from
+  // ps.msg; single shot writes the name to ps.from and asks for no control data.
+  ps.msg.msg_control = nullptr;
+  ps.msg.msg_controllen = single ? 0 : drops_cmsg_space;
   io_uring_prep_recvmsg(sqe, static_cast<int>(slot), &ps.msg, single ? MSG_TRUNC : 0);
   if (!single) sqe->ioprio |= IORING_RECV_MULTISHOT;
   // A new socket has nothing queued: skip the first non-blocking attempt and go to poll.
@@ -301,6 +315,7 @@ bool uring_io::arm(uint32_t slot, bool poll_first) noexcept {
   sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
   sqe->buf_group = buffer_group;
   sqe->user_data = recv_user_data(ps.gen, ps.port, slot, single);
+  ps.armed_ud = sqe->user_data;
   ps.armed = true;
   ps.starved = false;
   ++inflight_;
@@ -453,6 +468,7 @@ bool uring_io::handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_n
         ++extra_.rx_truncated;
         good = false;
       }
+      if (o != nullptr && current) count_socket_drops(o, ps);
       if (good) {
         std::memcpy(&from, io_uring_recvmsg_name(o), sizeof from);
         payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(o, &recv_template_));
@@ -511,6 +527,25 @@ bool uring_io::handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_n
   }
   if (!more && current) queue_arm(slot);
   return handed_up;
+}
+
+void uring_io::count_socket_drops(io_uring_recvmsg_out* o, port_slot& ps) noexcept {
+  for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(o, &recv_template_); c != nullptr;
+       c = io_uring_recvmsg_cmsg_nexthdr(o, &recv_template_, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+        c->cmsg_len < CMSG_LEN(sizeof(uint32_t))) {
+      continue;
+    }
+    uint32_t drops;
+    std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
+    // A running total taken when the datagram was queued: add what is new (mod 2^32).
+    const uint32_t fresh = drops - ps.socket_drops;
+    if (fresh < 0x80000000u) {
+      ps.socket_drops = drops;
+      stats_.rx_dropped += fresh;
+      extra_.rx_socket_drops += fresh;
+    }
+  }
 }
 
 void uring_io::handle_send(const io_uring_cqe& cqe) noexcept {

@@ -42,7 +42,8 @@ struct uring_config {
   uint32_t sq_entries = 1024;           // submission queue slots; a burst larger than this costs
                                         // an extra submit, never a drop
   uint32_t rx_buffers = 4096;           // provided receive buffers (power of two, <= 32768)
-  uint32_t rx_buffer_bytes = 2048;      // each: 32 B header + source address, then payload
+  uint32_t rx_buffer_bytes = 2048;      // each: 56 B header (source address, drop count),
+                                        // then the payload
   uint32_t tx_buffers = 1024;           // send buffers handed out by alloc_tx
   uint32_t tx_buffer_bytes = 2048;      // payload capacity of each
   uint32_t max_ports = 1024;            // media ports open at once (<= 65535)
@@ -65,6 +66,8 @@ struct uring_stats {
   uint64_t rx_rearms = 0;      // receives armed again after ending (-ENOBUFS, no F_MORE)
   uint64_t rx_truncated = 0;   // datagrams longer than a buffer (also counted in rx_dropped)
   uint64_t rx_errors = 0;      // receive completions with another error
+  uint64_t rx_socket_drops = 0;  // dropped by a port's socket, queue full (SO_RXQ_OVFL; multishot
+                                 // only; also counted in rx_dropped)
   uint64_t tx_errors = 0;      // sends the kernel failed (also counted in tx_dropped)
   uint64_t tx_no_buffer = 0;   // alloc_tx found the pool empty
   uint64_t enter_calls = 0;    // io_uring_enter system calls made by rx_burst/tx_burst
@@ -113,6 +116,7 @@ class uring_io final : public packet_io {
   int submit() noexcept;
   bool handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_ns) noexcept;
   void handle_send(const io_uring_cqe& cqe) noexcept;
+  void count_socket_drops(io_uring_recvmsg_out* o, port_slot& ps) noexcept;
 
   uring_config cfg_;
   io_uring ring_{};
