@@ -15,14 +15,15 @@ namespace tutti::dp::io {
 
 namespace {
 
-// user_data layout. Receives: kind | single-shot bit | 23-bit generation | port | port slot;
-// the generation tells completions of a closed port's receive from those of the slot's next
-// port. Sends: kind | packet slot index. Cancels: kind alone (their completions are ignored).
+// user_data layout. Receives: kind | compat bit | 23-bit generation | port | port slot; the
+// generation tells completions of a closed port's receive from those of the slot's next port.
+// Sends: kind | compat bit | packet slot index. Cancels: kind alone (completions ignored).
+// The compat bit marks a request prepared for uring_path::compat.
 constexpr uint64_t kind_shift = 56;
 constexpr uint64_t kind_recv = 1;
 constexpr uint64_t kind_send = 2;
 constexpr uint64_t kind_cancel = 3;
-constexpr uint64_t single_shot_bit = uint64_t{1} << 55;
+constexpr uint64_t compat_bit = uint64_t{1} << 55;
 constexpr uint32_t gen_mask = 0x7fffff;  // bits 32..54
 
 constexpr uint16_t buffer_group = 0;
@@ -35,7 +36,7 @@ constexpr uint32_t drops_cmsg_space = CMSG_SPACE(sizeof(uint32_t));
 enum : uint8_t { slot_free = 0, slot_held = 1, slot_sending = 2 };
 
 uint64_t recv_user_data(uint32_t gen, uint16_t port, uint32_t slot, bool single) noexcept {
-  return (kind_recv << kind_shift) | (single ? single_shot_bit : 0) |
+  return (kind_recv << kind_shift) | (single ? compat_bit : 0) |
          (uint64_t{gen & gen_mask} << 32) | (uint64_t{port} << 16) | slot;
 }
 
@@ -105,7 +106,7 @@ bool uring_io::setup(uring_error& err) noexcept {
   rearm_free_ = c.rearm_free_buffers ? c.rearm_free_buffers : c.rx_buffers / 16;
   if (rearm_free_ == 0) rearm_free_ = 1;
   if (rearm_free_ > c.rx_buffers) rearm_free_ = c.rx_buffers;
-  kind_ = c.mode == recv_mode::single_shot ? recv_kind::single_shot : recv_kind::multishot;
+  path_ = c.force_compat ? uring_path::compat : uring_path::current;
 
   // Pools.
   pkt_count_ = c.rx_buffers + c.tx_buffers;
@@ -301,7 +302,7 @@ bool uring_io::arm(uint32_t slot, bool poll_first) noexcept {
   port_slot& ps = ports_[slot];
   io_uring_sqe* sqe = get_sqe();
   if (!sqe) return false;  // SQ still full after a submit
-  const bool single = kind_ == recv_kind::single_shot;
+  const bool single = path_ == uring_path::compat;
   // Single shot asks for MSG_TRUNC so a datagram longer than the buffer reports its real
   // length and can be dropped as truncated; multishot reports that in io_uring_recvmsg_out.
   // Multishot writes name and control into the buffer and takes only their lengths from
@@ -423,11 +424,19 @@ uint16_t uring_io::tx_burst(packet** pkts, uint16_t n) noexcept {
     s->addr.sin_family = AF_INET;
     s->addr.sin_addr.s_addr = htonl(p->remote.ip);
     s->addr.sin_port = htons(p->remote.port);
-    s->iov.iov_base = p->data;
-    s->iov.iov_len = p->len;
-    io_uring_prep_sendmsg(sqe, idx - 1, &s->msg, 0);
+    if (path_ == uring_path::current) {
+      io_uring_prep_send(sqe, idx - 1, p->data, p->len, 0);
+      // liburing 2.3 lacks io_uring_prep_send_set_addr: these are the fields it sets.
+      sqe->addr2 = reinterpret_cast<uintptr_t>(&s->addr);
+      sqe->addr_len = sizeof s->addr;
+      sqe->user_data = (kind_send << kind_shift) | s->index;
+    } else {
+      s->iov.iov_base = p->data;
+      s->iov.iov_len = p->len;
+      io_uring_prep_sendmsg(sqe, idx - 1, &s->msg, 0);
+      sqe->user_data = (kind_send << kind_shift) | compat_bit | s->index;
+    }
     sqe->flags |= IOSQE_FIXED_FILE;
-    sqe->user_data = (kind_send << kind_shift) | s->index;
     s->state = slot_sending;
     ++inflight_;
     ++accepted;
@@ -441,7 +450,7 @@ bool uring_io::handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_n
   const uint32_t slot = static_cast<uint32_t>(ud & 0xffff);
   const uint16_t port = static_cast<uint16_t>(ud >> 16);
   const uint32_t gen = static_cast<uint32_t>(ud >> 32) & gen_mask;
-  const bool single = (ud & single_shot_bit) != 0;
+  const bool single = (ud & compat_bit) != 0;
   port_slot& ps = ports_[slot];
   const bool current = ps.open && ps.armed && (ps.gen & gen_mask) == gen;
   const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
@@ -514,8 +523,8 @@ bool uring_io::handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_n
         break;
       case EINVAL:
         // A kernel before 6.0 rejects IORING_RECV_MULTISHOT: fall back for good.
-        if (!single && kind_ == recv_kind::multishot) {
-          kind_ = recv_kind::single_shot;
+        if (!single) {
+          path_ = uring_path::compat;
           break;
         }
         ++extra_.rx_errors;
@@ -556,6 +565,8 @@ void uring_io::handle_send(const io_uring_cqe& cqe) noexcept {
   if (cqe.res < 0) {
     ++stats_.tx_dropped;
     ++extra_.tx_errors;
+    // A kernel before 6.0 rejects a send with an address: sendmsg from now on.
+    if (cqe.res == -EINVAL && !(cqe.user_data & compat_bit)) path_ = uring_path::compat;
   } else {
     ++stats_.tx_packets;
   }

@@ -130,9 +130,9 @@ std::string payload_for(size_t i) {
   return s;
 }
 
-uring_config config_for(recv_mode mode) {
+uring_config config_for(bool compat) {
   uring_config cfg;
-  cfg.mode = mode;
+  cfg.force_compat = compat;
   return cfg;
 }
 
@@ -152,15 +152,15 @@ TEST_CASE("uring_io rejects bad configurations", "[dataplane][uring]") {
   CHECK(uring_io::create(cfg).error() == uring_error::bad_config);
 }
 
-TEST_CASE("uring_io uses multishot receive on this kernel", "[dataplane][uring]") {
+TEST_CASE("uring_io uses the current operations on this kernel", "[dataplane][uring]") {
   // Kernel 6.0+ (see uring.hpp); forcing the fallback is honoured.
-  CHECK(make()->mode() == recv_kind::multishot);
-  CHECK(make(config_for(recv_mode::single_shot))->mode() == recv_kind::single_shot);
+  CHECK(make()->path() == uring_path::current);
+  CHECK(make(config_for(true))->path() == uring_path::compat);
 }
 
 TEST_CASE("uring_io receives datagrams with payload and source", "[dataplane][uring]") {
-  const recv_mode mode = GENERATE(recv_mode::automatic, recv_mode::single_shot);
-  auto io = make(config_for(mode));
+  const bool compat = GENERATE(false, true);
+  auto io = make(config_for(compat));
   const uint16_t port = free_port();
   REQUIRE(io->open_port(port));
   CHECK(io->open_ports() == 1);
@@ -191,7 +191,8 @@ TEST_CASE("uring_io receives datagrams with payload and source", "[dataplane][ur
 }
 
 TEST_CASE("uring_io sends to a plain socket", "[dataplane][uring]") {
-  auto io = make();
+  const bool compat = GENERATE(false, true);
+  auto io = make(config_for(compat));
   const uint16_t port = free_port();
   REQUIRE(io->open_port(port));
   plain_socket peer;
@@ -221,6 +222,8 @@ TEST_CASE("uring_io sends to a plain socket", "[dataplane][uring]") {
   const io_stats st = io->stats();
   CHECK(st.tx_packets == count);
   CHECK(st.tx_dropped == 0);
+  CHECK(io->extra_stats().tx_errors == 0);
+  CHECK(io->path() == (compat ? uring_path::compat : uring_path::current));  // no fallback
   // Every tx buffer is back: the whole pool can be taken again.
   std::vector<packet*> all;
   while (packet* p = io->alloc_tx()) all.push_back(p);
@@ -229,7 +232,8 @@ TEST_CASE("uring_io sends to a plain socket", "[dataplane][uring]") {
 }
 
 TEST_CASE("uring_io echoes a received packet from its own buffer", "[dataplane][uring]") {
-  auto io = make();
+  const bool compat = GENERATE(false, true);
+  auto io = make(config_for(compat));
   const uint16_t port = free_port();
   REQUIRE(io->open_port(port));
   plain_socket peer;
@@ -281,8 +285,8 @@ TEST_CASE("uring_io drops and counts what it cannot send", "[dataplane][uring]")
 }
 
 TEST_CASE("uring_io survives buffer exhaustion and re-arms", "[dataplane][uring]") {
-  const recv_mode mode = GENERATE(recv_mode::automatic, recv_mode::single_shot);
-  uring_config cfg = config_for(mode);
+  const bool compat = GENERATE(false, true);
+  uring_config cfg = config_for(compat);
   cfg.rx_buffers = 8;
   cfg.rearm_free_buffers = 4;
   auto io = make(cfg);
@@ -336,7 +340,7 @@ TEST_CASE("uring_io counts datagrams its socket dropped while starved", "[datapl
   cfg.rx_buffers = 8;
   cfg.socket_rcvbuf_bytes = 1;  // the kernel's minimum: a few datagrams
   auto io = make(cfg);
-  REQUIRE(io->mode() == recv_kind::multishot);
+  REQUIRE(io->path() == uring_path::current);  // compat has no drop counter
   const uint16_t port = free_port();
   REQUIRE(io->open_port(port));
   plain_socket peer;
@@ -377,8 +381,8 @@ TEST_CASE("uring_io counts datagrams its socket dropped while starved", "[datapl
 }
 
 TEST_CASE("uring_io drops datagrams longer than a buffer", "[dataplane][uring]") {
-  const recv_mode mode = GENERATE(recv_mode::automatic, recv_mode::single_shot);
-  uring_config cfg = config_for(mode);
+  const bool compat = GENERATE(false, true);
+  uring_config cfg = config_for(compat);
   cfg.rx_buffer_bytes = 256;
   auto io = make(cfg);
   const uint16_t port = free_port();
@@ -395,8 +399,8 @@ TEST_CASE("uring_io drops datagrams longer than a buffer", "[dataplane][uring]")
 }
 
 TEST_CASE("uring_io close_port stops receiving and frees the port", "[dataplane][uring]") {
-  const recv_mode mode = GENERATE(recv_mode::automatic, recv_mode::single_shot);
-  auto io = make(config_for(mode));
+  const bool compat = GENERATE(false, true);
+  auto io = make(config_for(compat));
   const uint16_t port = free_port();
   REQUIRE(io->open_port(port));
   CHECK(io->open_port(port));  // already open: fine, still one
@@ -436,8 +440,8 @@ TEST_CASE("uring_io close_port stops receiving and frees the port", "[dataplane]
 }
 
 TEST_CASE("uring_io serves many ports at once", "[dataplane][uring]") {
-  const recv_mode mode = GENERATE(recv_mode::automatic, recv_mode::single_shot);
-  uring_config cfg = config_for(mode);
+  const bool compat = GENERATE(false, true);
+  uring_config cfg = config_for(compat);
   cfg.max_ports = 64;
   auto io = make(cfg);
   // Hold 64 probe sockets at once so the ports are distinct, then free them all.
