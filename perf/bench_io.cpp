@@ -5,6 +5,10 @@
 //                    them back, release. Kernel loopback runs the receive path inside the send,
 //                    so this is in + out on one core.
 //   mmsg-pingpong    the same with two plain sockets, sendmmsg + recvmmsg (the baseline).
+//   uring-spread256  as uring-pingpong, but each burst goes round-robin to 256 ports (one per
+//                    participant, the media server's shape).
+//   epoll-spread256  the same with plain sockets: sendmmsg, epoll_wait, recvmmsg per ready
+//                    socket (about one syscall per datagram received).
 //   uring-rx         a plain sendmmsg thread floods one uring port; the worker thread only
 //                    rx_bursts and releases. The rate is bounded by the sender (the kernel's
 //                    receive path runs in its send); the worker spins, so its CPU per packet
@@ -20,6 +24,7 @@
 // -DTUTTI_BENCH_IO_MAIN it is its own program (tutti-bench-io).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +52,7 @@ constexpr uint16_t payload_bytes = 172;
 struct sample {
   double mpps = 0;          // packets per microsecond
   double cpu_ns_per_pkt = 0;  // measuring thread's CPU time per packet
-  double enters_per_burst = 0;
+  double enters_per_burst = 0;  // system calls per burst of 32
 };
 
 uint64_t thread_cpu_ns() {
@@ -175,6 +180,100 @@ sample mmsg_pingpong(double seconds) {
   s.mpps = double(received) / double(now - t0) * 1e3;
   s.cpu_ns_per_pkt = received ? double(cpu) / double(received) : 0;
   s.enters_per_burst = 2;
+  return s;
+}
+
+// The media-server shape: datagrams spread over many ports (one per participant).
+constexpr int spread_ports = 256;
+
+sample uring_spread(double seconds) {
+  auto io = make_io();
+  const uint16_t a = free_port();
+  if (!io->open_port(a)) std::exit(1);
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < spread_ports; ++i) {
+    ports.push_back(free_port());
+    if (!io->open_port(ports.back())) std::exit(1);
+  }
+  packet* pkts[burst];
+  uint64_t received = 0, bursts = 0, next = 0;
+  const uint64_t enters0 = io->extra_stats().enter_calls;
+  const uint64_t cpu0 = thread_cpu_ns(), t0 = tutti::monotonic_ns();
+  const uint64_t end = t0 + uint64_t(seconds * 1e9);
+  uint64_t now = t0;
+  while (now < end) {
+    uint16_t n = 0;
+    for (; n < burst; ++n) {
+      packet* p = io->alloc_tx();
+      if (!p) break;
+      std::memset(p->data, 0x80, payload_bytes);
+      p->len = payload_bytes;
+      p->local_port = a;
+      p->remote = {INADDR_LOOPBACK, ports[next++ % spread_ports]};
+      pkts[n] = p;
+    }
+    io->tx_burst(pkts, n);
+    const uint16_t got = io->rx_burst(pkts, burst);
+    for (uint16_t i = 0; i < got; ++i) io->release(pkts[i]);
+    received += got;
+    ++bursts;
+    now = tutti::monotonic_ns();
+  }
+  const uint64_t cpu = thread_cpu_ns() - cpu0;
+  sample s;
+  s.mpps = double(received) / double(now - t0) * 1e3;
+  s.cpu_ns_per_pkt = received ? double(cpu) / double(received) : 0;
+  s.enters_per_burst = double(io->extra_stats().enter_calls - enters0) / double(bursts);
+  return s;
+}
+
+// The classic alternative: sendmmsg to many ports, epoll_wait, recvmmsg on each ready socket.
+sample epoll_spread(double seconds) {
+  uint16_t pa;
+  const int a = plain_socket(&pa);
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  std::vector<int> socks;
+  std::vector<sockaddr_in> dsts(spread_ports);
+  for (int i = 0; i < spread_ports; ++i) {
+    uint16_t p;
+    socks.push_back(plain_socket(&p));
+    dsts[size_t(i)] = {};
+    dsts[size_t(i)].sin_family = AF_INET;
+    dsts[size_t(i)].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    dsts[size_t(i)].sin_port = htons(p);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = uint32_t(i);
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, socks.back(), &ev);
+  }
+  mmsg_batch tx(0), rx(0);
+  rx.reset(2048, false);
+  uint64_t received = 0, bursts = 0, syscalls = 0, next = 0;
+  const uint64_t cpu0 = thread_cpu_ns(), t0 = tutti::monotonic_ns();
+  const uint64_t end = t0 + uint64_t(seconds * 1e9);
+  uint64_t now = t0;
+  epoll_event evs[burst];
+  while (now < end) {
+    for (int i = 0; i < burst; ++i) tx.msgs[i].msg_hdr.msg_name = &dsts[next++ % spread_ports];
+    ::sendmmsg(a, tx.msgs, burst, 0);
+    const int ready = ::epoll_wait(ep, evs, burst, 0);
+    syscalls += 2;
+    for (int i = 0; i < ready; ++i) {
+      const int got = ::recvmmsg(socks[evs[i].data.u32], rx.msgs, burst, 0, nullptr);
+      ++syscalls;
+      if (got > 0) received += uint64_t(got);
+    }
+    ++bursts;
+    now = tutti::monotonic_ns();
+  }
+  const uint64_t cpu = thread_cpu_ns() - cpu0;
+  for (int fd : socks) ::close(fd);
+  ::close(ep);
+  ::close(a);
+  sample s;
+  s.mpps = double(received) / double(now - t0) * 1e3;
+  s.cpu_ns_per_pkt = received ? double(cpu) / double(received) : 0;
+  s.enters_per_burst = double(syscalls) / double(bursts);
   return s;
 }
 
@@ -311,6 +410,7 @@ int bench_io_main(int argc, char** argv) {
   };
   const scenario scenarios[] = {
       {"uring-pingpong", uring_pingpong}, {"mmsg-pingpong", mmsg_pingpong},
+      {"uring-spread256", uring_spread},  {"epoll-spread256", epoll_spread},
       {"uring-rx", uring_rx},             {"uring-tx", uring_tx},
       {"mmsg-tx", mmsg_tx},
   };

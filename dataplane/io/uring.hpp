@@ -19,7 +19,13 @@
 // sendmsg (uring_path::compat; the packet that failed is counted as dropped).
 //
 // System calls: none per packet. rx_burst enters the kernel only when SQEs are pending or the
-// ring flags deferred completion work (IORING_SQ_TASKRUN); tx_burst enters once per burst.
+// ring flags deferred completion work (IORING_SQ_TASKRUN; the ring runs COOP_TASKRUN, so the
+// kernel never interrupts the worker to deliver completions); tx_burst enters once per burst.
+//
+// Threads: create() and the destructor may run on any thread (control); everything else only
+// on the owning worker, and the worker must have stopped calling before destruction.
+// Buffers: every rx buffer a worker holds is one the kernel cannot fill, so hand packets
+// back promptly (a jitter buffer copies payloads rather than holding packets).
 #pragma once
 
 #include <liburing.h>
