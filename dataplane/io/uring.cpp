@@ -15,24 +15,28 @@ namespace tutti::dp::io {
 
 namespace {
 
-// user_data layout. Receives: kind | single-shot bit | 23-bit generation | port | port slot;
-// the generation tells completions of a closed port's receive from those of the slot's next
-// port. Sends: kind | packet slot index. Cancels: kind alone (their completions are ignored).
+// user_data layout. Receives: kind | compat bit | 23-bit generation | port | port slot; the
+// generation tells completions of a closed port's receive from those of the slot's next port.
+// Sends: kind | compat bit | packet slot index. Cancels: kind alone (completions ignored).
+// The compat bit marks a request prepared for uring_path::compat.
 constexpr uint64_t kind_shift = 56;
 constexpr uint64_t kind_recv = 1;
 constexpr uint64_t kind_send = 2;
 constexpr uint64_t kind_cancel = 3;
-constexpr uint64_t single_shot_bit = uint64_t{1} << 55;
+constexpr uint64_t compat_bit = uint64_t{1} << 55;
 constexpr uint32_t gen_mask = 0x7fffff;  // bits 32..54
 
 constexpr uint16_t buffer_group = 0;
+
+// Room for the one control message asked for: SO_RXQ_OVFL's socket drop counter (uint32).
+constexpr uint32_t drops_cmsg_space = CMSG_SPACE(sizeof(uint32_t));
 
 // Packet slot states: a tx slot on the free stack or an rx buffer on the ring; held by the
 // worker; inside a send the kernel has not completed.
 enum : uint8_t { slot_free = 0, slot_held = 1, slot_sending = 2 };
 
 uint64_t recv_user_data(uint32_t gen, uint16_t port, uint32_t slot, bool single) noexcept {
-  return (kind_recv << kind_shift) | (single ? single_shot_bit : 0) |
+  return (kind_recv << kind_shift) | (single ? compat_bit : 0) |
          (uint64_t{gen & gen_mask} << 32) | (uint64_t{port} << 16) | slot;
 }
 
@@ -54,7 +58,9 @@ void* map_anonymous(size_t bytes) noexcept {
 struct uring_io::port_slot {
   msghdr msg{};        // the receive's header: name length, and where single shot writes it
   sockaddr_in from{};  // single shot: the sender, written by the kernel on completion
-  uint32_t gen = 0;    // bumped on close
+  uint64_t armed_ud = 0;     // user_data of the receive in flight (for cancel)
+  uint32_t gen = 0;          // bumped on close
+  uint32_t socket_drops = 0;  // the socket's drop counter when last reported (SO_RXQ_OVFL)
   uint16_t port = 0;
   bool open = false;
   bool armed = false;    // a receive of the current generation is in flight
@@ -88,8 +94,9 @@ bool uring_io::setup(uring_error& err) noexcept {
   };
   const uring_config& c = cfg_;
   const bool pow2 = c.rx_buffers != 0 && (c.rx_buffers & (c.rx_buffers - 1)) == 0;
-  // The header before a multishot payload: io_uring_recvmsg_out plus a sockaddr_in.
-  constexpr uint32_t rx_header = sizeof(io_uring_recvmsg_out) + sizeof(sockaddr_in);
+  // The header before a multishot payload: io_uring_recvmsg_out, a sockaddr_in, one cmsg.
+  constexpr uint32_t rx_header =
+      sizeof(io_uring_recvmsg_out) + sizeof(sockaddr_in) + drops_cmsg_space;
   if (!pow2 || c.rx_buffers > 32768 || c.rx_buffer_bytes < rx_header + 64 ||
       c.rx_buffer_bytes > 65535 || c.tx_buffers == 0 || c.tx_buffer_bytes == 0 ||
       c.tx_buffer_bytes > 65535 || c.max_ports == 0 || c.max_ports > 65535 || c.sq_entries == 0 ||
@@ -99,7 +106,7 @@ bool uring_io::setup(uring_error& err) noexcept {
   rearm_free_ = c.rearm_free_buffers ? c.rearm_free_buffers : c.rx_buffers / 16;
   if (rearm_free_ == 0) rearm_free_ = 1;
   if (rearm_free_ > c.rx_buffers) rearm_free_ = c.rx_buffers;
-  kind_ = c.mode == recv_mode::single_shot ? recv_kind::single_shot : recv_kind::multishot;
+  path_ = c.force_compat ? uring_path::compat : uring_path::current;
 
   // Pools.
   pkt_count_ = c.rx_buffers + c.tx_buffers;
@@ -141,7 +148,7 @@ bool uring_io::setup(uring_error& err) noexcept {
   }
   port_free_count_ = c.max_ports;
   recv_template_.msg_namelen = sizeof(sockaddr_in);
-  recv_template_.msg_controllen = 0;
+  recv_template_.msg_controllen = drops_cmsg_space;
 
   // The ring. Completions outstanding at once are bounded by one per packet slot (a buffer is
   // either in a receive completion or in a send, not both) plus a termination and a cancel
@@ -238,6 +245,10 @@ bool uring_io::open_port(uint16_t port) noexcept {
   sa.sin_addr.s_addr = htonl(cfg_.media_ip);
   sa.sin_port = htons(port);
   bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0;
+  // The kernel's count of datagrams this socket dropped (queue full while we were out of
+  // buffers) comes with each datagram, so those drops are counted too.
+  const int on = 1;
+  if (ok) ok = ::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) == 0;
   if (ok && cfg_.socket_rcvbuf_bytes > 0) {
     ok = ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cfg_.socket_rcvbuf_bytes,
                       sizeof cfg_.socket_rcvbuf_bytes) == 0;
@@ -254,6 +265,7 @@ bool uring_io::open_port(uint16_t port) noexcept {
   ps.port = port;
   ps.armed = false;
   ps.starved = false;
+  ps.socket_drops = 0;
   port_index_[port] = static_cast<uint16_t>(slot + 1);
   ++open_count_;
   if (!arm(slot, true)) queue_arm(slot);
@@ -268,8 +280,7 @@ void uring_io::close_port(uint16_t port) noexcept {
   port_slot& ps = ports_[slot];
   if (ps.armed) {
     if (io_uring_sqe* sqe = get_sqe()) {
-      io_uring_prep_cancel64(
-          sqe, recv_user_data(ps.gen, ps.port, slot, kind_ == recv_kind::single_shot), 0);
+      io_uring_prep_cancel64(sqe, ps.armed_ud, 0);
       sqe->user_data = kind_cancel << kind_shift;
       sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     }
@@ -291,9 +302,13 @@ bool uring_io::arm(uint32_t slot, bool poll_first) noexcept {
   port_slot& ps = ports_[slot];
   io_uring_sqe* sqe = get_sqe();
   if (!sqe) return false;  // SQ still full after a submit
-  const bool single = kind_ == recv_kind::single_shot;
+  const bool single = path_ == uring_path::compat;
   // Single shot asks for MSG_TRUNC so a datagram longer than the buffer reports its real
   // length and can be dropped as truncated; multishot reports that in io_uring_recvmsg_out.
+  // Multishot writes name and control into the buffer and takes only their lengths from
+  // ps.msg; single shot writes the name to ps.from and asks for no control data.
+  ps.msg.msg_control = nullptr;
+  ps.msg.msg_controllen = single ? 0 : drops_cmsg_space;
   io_uring_prep_recvmsg(sqe, static_cast<int>(slot), &ps.msg, single ? MSG_TRUNC : 0);
   if (!single) sqe->ioprio |= IORING_RECV_MULTISHOT;
   // A new socket has nothing queued: skip the first non-blocking attempt and go to poll.
@@ -301,6 +316,7 @@ bool uring_io::arm(uint32_t slot, bool poll_first) noexcept {
   sqe->flags |= IOSQE_FIXED_FILE | IOSQE_BUFFER_SELECT;
   sqe->buf_group = buffer_group;
   sqe->user_data = recv_user_data(ps.gen, ps.port, slot, single);
+  ps.armed_ud = sqe->user_data;
   ps.armed = true;
   ps.starved = false;
   ++inflight_;
@@ -408,11 +424,19 @@ uint16_t uring_io::tx_burst(packet** pkts, uint16_t n) noexcept {
     s->addr.sin_family = AF_INET;
     s->addr.sin_addr.s_addr = htonl(p->remote.ip);
     s->addr.sin_port = htons(p->remote.port);
-    s->iov.iov_base = p->data;
-    s->iov.iov_len = p->len;
-    io_uring_prep_sendmsg(sqe, idx - 1, &s->msg, 0);
+    if (path_ == uring_path::current) {
+      io_uring_prep_send(sqe, idx - 1, p->data, p->len, 0);
+      // liburing 2.3 lacks io_uring_prep_send_set_addr: these are the fields it sets.
+      sqe->addr2 = reinterpret_cast<uintptr_t>(&s->addr);
+      sqe->addr_len = sizeof s->addr;
+      sqe->user_data = (kind_send << kind_shift) | s->index;
+    } else {
+      s->iov.iov_base = p->data;
+      s->iov.iov_len = p->len;
+      io_uring_prep_sendmsg(sqe, idx - 1, &s->msg, 0);
+      sqe->user_data = (kind_send << kind_shift) | compat_bit | s->index;
+    }
     sqe->flags |= IOSQE_FIXED_FILE;
-    sqe->user_data = (kind_send << kind_shift) | s->index;
     s->state = slot_sending;
     ++inflight_;
     ++accepted;
@@ -426,7 +450,7 @@ bool uring_io::handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_n
   const uint32_t slot = static_cast<uint32_t>(ud & 0xffff);
   const uint16_t port = static_cast<uint16_t>(ud >> 16);
   const uint32_t gen = static_cast<uint32_t>(ud >> 32) & gen_mask;
-  const bool single = (ud & single_shot_bit) != 0;
+  const bool single = (ud & compat_bit) != 0;
   port_slot& ps = ports_[slot];
   const bool current = ps.open && ps.armed && (ps.gen & gen_mask) == gen;
   const bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
@@ -453,6 +477,7 @@ bool uring_io::handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_n
         ++extra_.rx_truncated;
         good = false;
       }
+      if (o != nullptr && current) count_socket_drops(o, ps);
       if (good) {
         std::memcpy(&from, io_uring_recvmsg_name(o), sizeof from);
         payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(o, &recv_template_));
@@ -498,8 +523,8 @@ bool uring_io::handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_n
         break;
       case EINVAL:
         // A kernel before 6.0 rejects IORING_RECV_MULTISHOT: fall back for good.
-        if (!single && kind_ == recv_kind::multishot) {
-          kind_ = recv_kind::single_shot;
+        if (!single) {
+          path_ = uring_path::compat;
           break;
         }
         ++extra_.rx_errors;
@@ -513,6 +538,25 @@ bool uring_io::handle_recv(const io_uring_cqe& cqe, packet*& out, uint64_t now_n
   return handed_up;
 }
 
+void uring_io::count_socket_drops(io_uring_recvmsg_out* o, port_slot& ps) noexcept {
+  for (cmsghdr* c = io_uring_recvmsg_cmsg_firsthdr(o, &recv_template_); c != nullptr;
+       c = io_uring_recvmsg_cmsg_nexthdr(o, &recv_template_, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+        c->cmsg_len < CMSG_LEN(sizeof(uint32_t))) {
+      continue;
+    }
+    uint32_t drops;
+    std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
+    // A running total taken when the datagram was queued: add what is new (mod 2^32).
+    const uint32_t fresh = drops - ps.socket_drops;
+    if (fresh < 0x80000000u) {
+      ps.socket_drops = drops;
+      stats_.rx_dropped += fresh;
+      extra_.rx_socket_drops += fresh;
+    }
+  }
+}
+
 void uring_io::handle_send(const io_uring_cqe& cqe) noexcept {
   const uint32_t index = static_cast<uint32_t>(cqe.user_data);
   if (index >= pkt_count_) return;
@@ -521,6 +565,8 @@ void uring_io::handle_send(const io_uring_cqe& cqe) noexcept {
   if (cqe.res < 0) {
     ++stats_.tx_dropped;
     ++extra_.tx_errors;
+    // A kernel before 6.0 rejects a send with an address: sendmsg from now on.
+    if (cqe.res == -EINVAL && !(cqe.user_data & compat_bit)) path_ = uring_path::compat;
   } else {
     ++stats_.tx_packets;
   }
