@@ -1,13 +1,24 @@
 // tutti-bench: in-process benchmarks, one subcommand each (see --help).
 #include <cstdio>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "perf/bench_engine.hpp"
+#include "perf/bench_io.hpp"
 #include "perf/bench_kernels.hpp"
 
 namespace {
+
+// bench_io_main keeps the argc/argv shape it has as the standalone tutti-bench-io.
+int run_io(std::span<const std::string_view> args) {
+  std::vector<std::string> words{"tutti-bench io"};
+  for (auto a : args) words.emplace_back(a);
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  return bench_io_main(static_cast<int>(argv.size()), argv.data());
+}
 
 struct subcommand {
   std::string_view name;
@@ -18,6 +29,7 @@ struct subcommand {
 // Add a benchmark here: its name, one line for --help, and its entry point.
 constexpr subcommand kSubcommands[] = {
     {"kernels", "simd/ kernels vs their scalar twins, ns per 20 ms frame", tutti::perf::run_kernels},
+    {"io", "io_uring UDP send/receive cost per packet against sendmmsg/recvmmsg and epoll", run_io},
     {"engine", "media engine participants per core for a workload (--workload NAME)", tutti::perf::run_engine},
 };
 
