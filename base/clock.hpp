@@ -21,6 +21,14 @@ inline uint64_t monotonic_ns() noexcept {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// CLOCK_REALTIME in nanoseconds since the Unix epoch (vDSO too): for NTP timestamps in RTCP,
+// never for pacing.
+inline uint64_t realtime_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // A raw cycle counter: the TSC on x86 (invariant on every CPU we target), else monotonic ns.
 inline uint64_t tsc_now() noexcept {
 #if defined(__x86_64__) || defined(__i386__)

@@ -159,6 +159,12 @@ void engine::receive_one(io::packet& pkt) noexcept {
   }
   const rtp_view& rtp = *parsed;
   const media_format& fmt = p->config.format;
+  p->last_rx_ns = pkt.rx_ns;
+  p->remote_ssrc = rtp.ssrc;
+  if (p->timed_out) {
+    p->timed_out = false;
+    if (events_) events_->post({event_type::rtp_resumed, entry.c->id(), p->config.id, 0});
+  }
 
   if (fmt.telephone_event_pt != 0 && rtp.payload_type == fmt.telephone_event_pt) {
     const auto ev = parse_telephone_event(rtp.payload, rtp.payload_len);
@@ -258,11 +264,12 @@ size_t engine::run_due_ticks(uint64_t now_ns) noexcept {
   return ran;
 }
 
-void engine::run_slot(size_t slot, uint64_t /*now_ns*/) noexcept {
+void engine::run_slot(size_t slot, uint64_t now_ns) noexcept {
   for (conference* c : slots_[slot]) {
     const uint64_t t0 = monotonic_ns();
     const size_t n = c->tick(tx_descs_.data(), tx_descs_.size(), events_);
     send(tx_descs_.data(), n);
+    housekeeping(*c, now_ns);
     tick_times_.record(monotonic_ns() - t0);
     ++stats_.ticks;
   }
@@ -303,9 +310,63 @@ void engine::send(const tx_desc* tx, size_t n) noexcept {
     ++p.tx_sequence;
     p.tx_timestamp += rtp_clock_hz(fmt.codec) / 50;
     ++p.stats.tx_packets;
+    p.tx_bytes += tx[i].len;
     tx_burst_[tx_pending_++] = pkt;
     if (tx_pending_ == burst) flush_tx();
   }
+}
+
+void engine::housekeeping(conference& c, uint64_t now_ns) noexcept {
+  const uint64_t timeout_ns = uint64_t{config_.rtp_timeout_ms} * 1'000'000;
+  for (size_t i = 0; i < c.size(); ++i) {
+    participant& p = *c.at(i);
+    // A participant that never sent is not timed out: it may be listen-only until it does.
+    if (timeout_ns && !p.timed_out && p.last_rx_ns && now_ns > p.last_rx_ns + timeout_ns) {
+      p.timed_out = true;
+      ++stats_.rtp_timeouts;
+      if (events_) events_->post({event_type::rtp_timeout, c.id(), p.config.id, 0});
+    }
+    if (config_.rtcp_interval_ticks == 0) continue;
+    if (p.rtcp_countdown == 0) {
+      // First report after a spread-out delay so participants that joined together don't
+      // report together.
+      p.rtcp_countdown = 1 + p.config.id % config_.rtcp_interval_ticks;
+    } else if (--p.rtcp_countdown == 0) {
+      send_rtcp(p);
+      p.rtcp_countdown = config_.rtcp_interval_ticks;
+    }
+  }
+}
+
+void engine::send_rtcp(participant& p) noexcept {
+  if (p.config.remote.ip == 0 || !p.tx_started) return;
+  io::packet* pkt = io_.alloc_tx();
+  if (!pkt) {
+    ++stats_.tx_no_buffer;
+    return;
+  }
+  // SR about what we sent it, a report block about what it sent us, SDES CNAME: the
+  // compound RFC 3550 §6.1 requires, muxed on the RTP port (RFC 5761).
+  const uint64_t ntp = ntp_from_unix_ns(realtime_ns());
+  rtcp_sender_info info{ntp, p.tx_timestamp, static_cast<uint32_t>(p.stats.tx_packets),
+                        static_cast<uint32_t>(p.tx_bytes)};
+  rtcp_report_block block{};
+  const bool report = p.reception.valid();
+  if (report) block = p.reception.make_report_block(p.remote_ssrc, ntp_compact(ntp));
+  size_t len = build_sr(pkt->data, pkt->capacity, p.config.ssrc, info,
+                        std::span<const rtcp_report_block>(&block, report ? 1 : 0));
+  if (len) len += build_sdes_cname(pkt->data + len, pkt->capacity - len, p.config.ssrc, "tutti");
+  if (len == 0) {
+    io_.release(pkt);
+    return;
+  }
+  p.sent_reports.record(ntp);
+  pkt->len = static_cast<uint16_t>(len);
+  pkt->local_port = p.config.local_port;
+  pkt->remote = p.config.remote;
+  ++stats_.tx_rtcp;
+  tx_burst_[tx_pending_++] = pkt;
+  if (tx_pending_ == burst) flush_tx();
 }
 
 void engine::flush_tx() noexcept {

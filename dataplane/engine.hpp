@@ -38,6 +38,8 @@ struct engine_config {
   uint32_t max_participants = 4096;  // across all conferences of this worker
   uint64_t tick_period_ns = 20'000'000;
   uint32_t max_catch_up_ticks = 5;   // after a stall, ticks run back to back at most this many
+  uint32_t rtp_timeout_ms = 30000;   // no RTP this long: rtp_timeout event (0: never)
+  uint32_t rtcp_interval_ticks = 250;  // our SR/RR to each participant every 5 s (0: never)
 };
 
 // Counters of one worker's engine; single writer.
@@ -50,6 +52,8 @@ struct engine_stats {
   uint64_t ticks = 0;                  // conference ticks run
   uint64_t late_ticks = 0;             // ticks run more than a slot (1 ms) after due
   uint64_t skipped_periods = 0;        // whole 20 ms periods dropped after a long stall
+  uint64_t tx_rtcp = 0;                // RTCP reports sent
+  uint64_t rtp_timeouts = 0;           // participants that went silent past rtp_timeout_ms
   std::array<uint64_t, static_cast<size_t>(rx_drop::count)> rx_drops{};
   std::array<uint64_t, static_cast<size_t>(rtp_drop::count)> rtp_drops{};
 };
@@ -109,6 +113,9 @@ class engine {
   void drop(rx_drop reason) noexcept { ++stats_.rx_drops[static_cast<size_t>(reason)]; }
   void run_slot(size_t slot, uint64_t now_ns) noexcept;
   void send(const tx_desc* tx, size_t n) noexcept;
+  // Per participant after its conference's tick: RTP timeout and RTCP reports.
+  void housekeeping(conference& c, uint64_t now_ns) noexcept;
+  void send_rtcp(participant& p) noexcept;
   void flush_tx() noexcept;
 
   io::packet_io& io_;

@@ -62,6 +62,13 @@ struct participant {
   rtp_source_stats reception;        // RFC 3550 A.1/A.3/A.8 for RR and metrics
   dtmf_tracker dtmf;
   uint64_t rx_rtcp = 0;              // RTCP compounds accepted from it
+  rtcp_sr_log sent_reports;          // our last SRs, to compute RTT from its report blocks
+  uint32_t remote_ssrc = 0;          // SSRC of its RTP, for our report blocks
+  uint32_t rtt_us = 0;               // last round trip from RFC 3550 §6.4.1; 0: unknown
+  uint64_t last_rx_ns = 0;           // last RTP received (0: none yet)
+  bool timed_out = false;            // an rtp_timeout event was posted and not yet undone
+  uint32_t rtcp_countdown = 0;       // ticks until our next RTCP report
+  uint64_t tx_bytes = 0;             // RTP payload octets sent (SR octet count)
 
   // Outgoing RTP header state: continuous across speaker/listener and forwarded/encoded
   // switches (RFC 3550 §5.1: one SSRC, sequence +1 per packet, timestamp +20 ms).

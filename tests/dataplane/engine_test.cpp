@@ -145,3 +145,21 @@ TEST_CASE("RFC 6464 levels let silent and unmixed participants go undecoded", "[
   CHECK(std::abs(c.heard(2, 1) - -20) <= 1.0);
   CHECK(c.conference().stats().forwards >= 2 * 40);
 }
+
+TEST_CASE("a participant that stops sending times out once and resumes", "[dataplane][engine]") {
+  tone_conference c(codec_id::pcmu, 8000, 2, 3, {-20, -20});
+  c.run(10);
+  c.silent.insert(0);
+  c.run(1600);  // 32 s of simulated time: past the 30 s default
+  auto count = [&](dp::event_type t) {
+    size_t n = 0;
+    for (const auto& e : c.events.events) n += e.type == t && e.participant_id == c.id(0);
+    return n;
+  };
+  CHECK(count(dp::event_type::rtp_timeout) == 1);
+  CHECK(count(dp::event_type::rtp_resumed) == 0);
+  c.silent.clear();
+  c.run(5);
+  CHECK(count(dp::event_type::rtp_resumed) == 1);
+  CHECK(c.rtcp_sent >= 2 * 6);  // a report to each participant every 5 s
+}

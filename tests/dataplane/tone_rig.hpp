@@ -134,6 +134,10 @@ struct tone_conference {
       }
     }
     io.on_transmit([this](const dp::io::packet& pkt) {
+      if (dp::looks_like_rtcp(pkt.data, pkt.len)) {
+        ++rtcp_sent;
+        return;
+      }
       const auto rtp = dp::parse_rtp(pkt.data, pkt.len);
       REQUIRE(rtp.ok());
       REQUIRE(pkt.remote.port >= 30000);
@@ -239,6 +243,7 @@ struct tone_conference {
   std::map<uint32_t, dp::io::endpoint> sources;   // senders sending from another address
   uint64_t now = 5'000'000'000;
   uint32_t tick = 0;
+  size_t rtcp_sent = 0;
 };
 
 }  // namespace tutti::test

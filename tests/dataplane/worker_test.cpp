@@ -17,6 +17,7 @@
 #include "base/clock.hpp"
 #include "dataplane/conference.hpp"
 #include "dataplane/io/uring.hpp"
+#include "dataplane/rtcp.hpp"
 #include "perf/speech_source.hpp"
 #include "simd/g711.hpp"
 #include "tests/dataplane/tone_rig.hpp"
@@ -53,6 +54,14 @@ struct udp_peer {
     for (;;) {
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
       if (n <= 0) return;
+      if (dp::looks_like_rtcp(buf, size_t(n))) {
+        // Our SR + SDES, muxed on the RTP port.
+        const auto compound = dp::parse_rtcp_compound(buf, size_t(n));
+        REQUIRE(compound.ok());
+        CHECK((*compound->begin()).type == dp::rtcp_type_sr);
+        ++rtcp;
+        continue;
+      }
       const auto rtp = dp::parse_rtp(buf, size_t(n));
       REQUIRE(rtp.ok());
       std::vector<int16_t> pcm(rtp->payload_len);
@@ -62,6 +71,7 @@ struct udp_peer {
   }
   int fd = -1;
   uint16_t port = 0;
+  size_t rtcp = 0;
   std::vector<int16_t> audio;
 };
 
@@ -182,6 +192,7 @@ TEST_CASE("a worker on io_uring mixes N-1 for participants programmed by command
   for (int i = 0; i < n; ++i) {
     INFO("listener " << i << " got " << peers[i].audio.size() << " samples");
     REQUIRE(peers[i].audio.size() >= 20 * 160);
+    CHECK(peers[i].rtcp >= 1);  // the first report goes out within the first second
     // The middle of the call: 20 frames (400 ms, whole cycles of every test tone).
     const std::vector<int16_t> window(peers[i].audio.end() - 25 * 160, peers[i].audio.end() - 5 * 160);
     for (int j = 0; j < n; ++j) {
