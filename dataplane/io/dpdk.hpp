@@ -75,6 +75,7 @@ class dpdk_eal {
  private:
   dpdk_eal() = default;
   std::vector<std::string> args_;  // kept alive: the EAL may hold pointers into argv
+  bool initialised_ = false;
 };
 
 struct dpdk_port_config {
@@ -89,6 +90,7 @@ struct dpdk_port_config {
   net::mac_addr gateway_mac;        // non-zero: a static entry, the gateway is never ARPed
   uint8_t dscp = 46;                // EF (RFC 4594 §4.6: telephony) on every datagram sent
   uint16_t mtu = 1500;
+  net::mac_addr mac;                // non-zero: replaces the device's address
   bool software_checksums = false;  // don't use NIC checksum offload even where offered
 };
 

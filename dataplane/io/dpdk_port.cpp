@@ -77,10 +77,14 @@ result<std::unique_ptr<dpdk_eal>, dpdk_failure> dpdk_eal::start(std::string_view
   argv.push_back(nullptr);
   if (rte_eal_init(static_cast<int>(eal->args_.size()), argv.data()) < 0)
     return failed(dpdk_error::eal_init_failed, "rte_eal_init", rte_errno);
+  eal->initialised_ = true;
   return eal;
 }
 
-dpdk_eal::~dpdk_eal() { rte_eal_cleanup(); }
+dpdk_eal::~dpdk_eal() {
+  // A failed start must not tear down an EAL that someone else initialised.
+  if (initialised_) rte_eal_cleanup();
+}
 
 bool dpdk_eal::register_thread() noexcept { return rte_thread_register() == 0; }
 
@@ -160,6 +164,17 @@ result<std::unique_ptr<dpdk_port>, dpdk_failure> dpdk_port::open(const dpdk_eal&
   rte_ether_addr mac{};
   if (int rc = rte_eth_macaddr_get(pid, &mac); rc != 0)
     return failed(dpdk_error::port_failed, "rte_eth_macaddr_get", rc);
+  if (!cfg.mac.is_zero()) {
+    std::memcpy(mac.addr_bytes, cfg.mac.bytes.data(), 6);
+    if (int rc = rte_eth_dev_default_mac_addr_set(pid, &mac); rc != 0)
+      return failed(dpdk_error::port_failed, "rte_eth_dev_default_mac_addr_set", rc);
+  } else if (rte_is_zero_ether_addr(&mac)) {
+    // Virtual devices (the ring PMD) may have none; answering ARP needs one. A random
+    // locally administered unicast address; whether the device can store it doesn't
+    // matter for a device that filters nothing.
+    rte_eth_random_addr(mac.addr_bytes);
+    rte_eth_dev_default_mac_addr_set(pid, &mac);
+  }
   std::memcpy(port->mac_.bytes.data(), mac.addr_bytes, 6);
   if (cfg.gateway != 0 && !cfg.gateway_mac.is_zero())
     port->arp_.set_static(cfg.gateway, cfg.gateway_mac);
