@@ -157,12 +157,15 @@ uint16_t dpdk_io::rx_chunk(packet** out, uint16_t max, bool& drained) noexcept {
     }
     uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
     const std::span<uint8_t> frame{data, m->data_len};
-    auto f = net::classify_frame(frame, ip_, ip_check(m->ol_flags), l4_check(m->ol_flags));
-    if (!f) {
-      bump(c_.rx_drops[static_cast<int>(f.error())]);
+    net::rx_frame fr;
+    net::rx_drop why;
+    if (!net::classify_frame_into(frame, ip_, ip_check(m->ol_flags), l4_check(m->ol_flags), fr,
+                                  why)) {
+      bump(c_.rx_drops[static_cast<int>(why)]);
       rte_pktmbuf_free(m);
       continue;
     }
+    const net::rx_frame* f = &fr;
     switch (f->kind) {
       case net::frame_kind::udp: {
         if (!port_is_open(f->dst_port)) {
@@ -188,7 +191,7 @@ uint16_t dpdk_io::rx_chunk(packet** out, uint16_t max, bool& drained) noexcept {
         break;
       }
       case net::frame_kind::arp: {
-        const net::arp_message& a = f->arp;
+        const net::arp_message a = *net::parse_arp(frame.subspan(net::eth_header_len));
         const bool to_us = a.target_ip == ip_;
         if (a.sender_ip == ip_) {  // someone else claims our address: never learn that
           bump(c_.rx_drops[static_cast<int>(net::rx_drop::bad_source)]);

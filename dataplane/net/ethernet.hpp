@@ -22,7 +22,7 @@ struct mac_addr {
   static constexpr mac_addr broadcast() noexcept { return {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}; }
   // Group bit: the least significant bit of the first octet (IEEE 802 §8.2).
   constexpr bool is_multicast() const noexcept { return (bytes[0] & 1) != 0; }
-  constexpr bool is_zero() const noexcept { return *this == mac_addr{}; }
+  constexpr bool is_zero() const noexcept { return to_u64() == 0; }
   // The six octets in the low 48 bits of an integer, first octet highest.
   constexpr uint64_t to_u64() const noexcept {
     uint64_t v = 0;
@@ -34,7 +34,9 @@ struct mac_addr {
     for (int i = 5; i >= 0; --i, v >>= 8) m.bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
     return m;
   }
-  friend constexpr bool operator==(const mac_addr&, const mac_addr&) = default;
+  friend constexpr bool operator==(const mac_addr& a, const mac_addr& b) noexcept {
+    return a.to_u64() == b.to_u64();  // no memcmp call on the per-packet path
+  }
 };
 
 inline mac_addr load_mac(const uint8_t* p) noexcept {

@@ -22,58 +22,61 @@ const char* rx_drop_name(rx_drop r) noexcept {
   return "?";
 }
 
-result<rx_frame, rx_drop> classify_frame(std::span<const uint8_t> frame, uint32_t our_ip,
-                                         hw_check ip_checksum, hw_check l4_checksum) noexcept {
-  if (frame.size() < eth_header_len) return fail(rx_drop::malformed);
-  rx_frame f;
+bool classify_frame_into(std::span<const uint8_t> frame, uint32_t our_ip, hw_check ip_checksum,
+                         hw_check l4_checksum, rx_frame& f, rx_drop& why) noexcept {
+  const auto drop = [&why](rx_drop r) {
+    why = r;
+    return false;
+  };
+  if (frame.size() < eth_header_len) return drop(rx_drop::malformed);
   f.src_mac = load_mac(frame.data() + 6);
-  if (f.src_mac.is_multicast()) return fail(rx_drop::bad_source);
+  if (f.src_mac.is_multicast()) return drop(rx_drop::bad_source);
   const uint16_t type = load_be16(frame.data() + 12);
   const auto l3 = frame.subspan(eth_header_len);
+  f.l3_offset = static_cast<uint16_t>(eth_header_len);
 
   if (type == ethertype_arp) {
     auto arp = parse_arp(l3);
-    if (!arp) return fail(arp.error());
+    if (!arp) return drop(arp.error());
     f.kind = frame_kind::arp;
-    f.arp = *arp;
-    return f;
+    return true;
   }
-  if (type != ethertype_ipv4) return fail(rx_drop::not_ipv4);
+  if (type != ethertype_ipv4) return drop(rx_drop::not_ipv4);
 
   // Structure and header checksum before any field is trusted.
-  if (ip_checksum == hw_check::bad) return fail(rx_drop::bad_ip_checksum);
-  auto ip = parse_ipv4(l3, ip_checksum != hw_check::good);
-  if (!ip) return fail(ip.error());
-  if (ip->dst != our_ip) return fail(rx_drop::foreign_address);
-  if (is_bad_source(ip->src)) return fail(rx_drop::bad_source);
-  if (is_fragment(ip->frag)) return fail(rx_drop::fragment);
+  if (ip_checksum == hw_check::bad) return drop(rx_drop::bad_ip_checksum);
+  ipv4_header ip;
+  if (!parse_ipv4_into(l3, ip_checksum != hw_check::good, ip, why)) return false;
+  if (ip.dst != our_ip) return drop(rx_drop::foreign_address);
+  if (is_bad_source(ip.src)) return drop(rx_drop::bad_source);
+  if (is_fragment(ip.frag)) return drop(rx_drop::fragment);
 
-  f.src_ip = ip->src;
-  f.dst_ip = ip->dst;
-  f.l3_offset = static_cast<uint16_t>(eth_header_len);
-  f.ip_header_len = ip->header_len;
+  f.src_ip = ip.src;
+  f.dst_ip = ip.dst;
+  f.ip_header_len = ip.header_len;
   // Bytes after total_len are Ethernet padding, never payload.
-  const auto l4 = l3.subspan(ip->header_len, ip->total_len - ip->header_len);
+  const auto l4 = l3.subspan(ip.header_len, ip.total_len - ip.header_len);
 
-  if (ip->protocol == ip_proto_udp) {
-    if (l4_checksum == hw_check::bad) return fail(rx_drop::bad_l4_checksum);
-    auto udp = parse_udp(l4, ip->src, ip->dst, l4_checksum != hw_check::good);
-    if (!udp) return fail(udp.error());
+  if (ip.protocol == ip_proto_udp) {
+    if (l4_checksum == hw_check::bad) return drop(rx_drop::bad_l4_checksum);
+    udp_header udp;
+    if (!parse_udp_into(l4, ip.src, ip.dst, l4_checksum != hw_check::good, udp, why))
+      return false;
     f.kind = frame_kind::udp;
-    f.src_port = udp->src_port;
-    f.dst_port = udp->dst_port;
-    f.payload_offset = static_cast<uint16_t>(eth_header_len + ip->header_len + udp_header_len);
-    f.payload_len = static_cast<uint16_t>(udp->length - udp_header_len);
-    return f;
+    f.src_port = udp.src_port;
+    f.dst_port = udp.dst_port;
+    f.payload_offset = static_cast<uint16_t>(eth_header_len + ip.header_len + udp_header_len);
+    f.payload_len = static_cast<uint16_t>(udp.length - udp_header_len);
+    return true;
   }
-  if (ip->protocol == ip_proto_icmp) {
+  if (ip.protocol == ip_proto_icmp) {
     // NICs don't verify ICMP checksums: always in software.
     auto echo = check_icmp_echo_request(l4, true);
-    if (!echo) return fail(echo.error());
+    if (!echo) return drop(echo.error());
     f.kind = frame_kind::icmp_echo_request;
-    return f;
+    return true;
   }
-  return fail(rx_drop::unsupported_protocol);
+  return drop(rx_drop::unsupported_protocol);
 }
 
 void write_udp_headers(std::span<uint8_t> frame, const udp_send& s, tx_checksums where) noexcept {

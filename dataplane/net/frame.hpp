@@ -28,10 +28,10 @@ enum class frame_kind : uint8_t { udp, arp, icmp_echo_request };
 // What the NIC already found out about a checksum (DPDK's RX_*_CKSUM_GOOD/BAD/UNKNOWN).
 enum class hw_check : uint8_t { unknown, good, bad };
 
+// Kept small (32 bytes): it is returned by value once per received frame.
 struct rx_frame {
   frame_kind kind = frame_kind::udp;
-  mac_addr src_mac;
-  arp_message arp;            // kind == arp
+  mac_addr src_mac;           // for ARP, parse_arp() the body after the Ethernet header
   uint32_t src_ip = 0;        // IPv4 kinds: host order
   uint32_t dst_ip = 0;
   uint16_t l3_offset = 0;     // start of the IPv4 header
@@ -44,10 +44,20 @@ struct rx_frame {
 
 // Classifies `frame` for a host owning `our_ip`. UDP and ICMP are accepted only to our
 // address, whole (no fragments), with valid checksums (verified here unless the NIC said
-// good). ARP is returned whatever its target: the caller learns from it.
-result<rx_frame, rx_drop> classify_frame(std::span<const uint8_t> frame, uint32_t our_ip,
-                                         hw_check ip_checksum = hw_check::unknown,
-                                         hw_check l4_checksum = hw_check::unknown) noexcept;
+// good). ARP is returned whatever its target, once parse_arp() accepted its body: the
+// caller learns from it.
+// The per-packet form fills `out` and returns true, or returns false with `why` set; the
+// result form wraps it.
+bool classify_frame_into(std::span<const uint8_t> frame, uint32_t our_ip, hw_check ip_checksum,
+                         hw_check l4_checksum, rx_frame& out, rx_drop& why) noexcept;
+inline result<rx_frame, rx_drop> classify_frame(std::span<const uint8_t> frame, uint32_t our_ip,
+                                                hw_check ip_checksum = hw_check::unknown,
+                                                hw_check l4_checksum = hw_check::unknown) noexcept {
+  rx_frame f;
+  rx_drop why;
+  if (!classify_frame_into(frame, our_ip, ip_checksum, l4_checksum, f, why)) return fail(why);
+  return f;
+}
 
 struct udp_send {
   mac_addr dst_mac;

@@ -5,18 +5,20 @@
 
 namespace tutti::dp::net {
 
-result<ipv4_header, rx_drop> parse_ipv4(std::span<const uint8_t> l3,
-                                        bool verify_checksum) noexcept {
-  if (l3.size() < ipv4_header_len) return fail(rx_drop::malformed);
+bool parse_ipv4_into(std::span<const uint8_t> l3, bool verify_checksum, ipv4_header& h,
+                     rx_drop& why) noexcept {
+  why = rx_drop::malformed;
+  if (l3.size() < ipv4_header_len) return false;
   const uint8_t* p = l3.data();
-  if ((p[0] >> 4) != 4) return fail(rx_drop::malformed);
-  ipv4_header h;
+  if ((p[0] >> 4) != 4) return false;
   h.header_len = static_cast<uint8_t>((p[0] & 0x0f) * 4);
   h.total_len = load_be16(p + 2);
   if (h.header_len < ipv4_header_len || h.total_len < h.header_len || h.total_len > l3.size())
-    return fail(rx_drop::malformed);
-  if (verify_checksum && ones_sum(l3.first(h.header_len)) != 0xffff)
-    return fail(rx_drop::bad_ip_checksum);
+    return false;
+  if (verify_checksum && ones_sum(l3.first(h.header_len)) != 0xffff) {
+    why = rx_drop::bad_ip_checksum;
+    return false;
+  }
   h.tos = p[1];
   h.id = load_be16(p + 4);
   h.frag = load_be16(p + 6);
@@ -24,6 +26,14 @@ result<ipv4_header, rx_drop> parse_ipv4(std::span<const uint8_t> l3,
   h.protocol = p[9];
   h.src = load_be32(p + 12);
   h.dst = load_be32(p + 16);
+  return true;
+}
+
+result<ipv4_header, rx_drop> parse_ipv4(std::span<const uint8_t> l3,
+                                        bool verify_checksum) noexcept {
+  ipv4_header h;
+  rx_drop why;
+  if (!parse_ipv4_into(l3, verify_checksum, h, why)) return fail(why);
   return h;
 }
 

@@ -42,6 +42,9 @@ constexpr bool is_bad_source(uint32_t ip) noexcept {
 // against the bytes present; verifies the header checksum when `verify_checksum`.
 result<ipv4_header, rx_drop> parse_ipv4(std::span<const uint8_t> l3,
                                         bool verify_checksum) noexcept;
+// The same into `h`; false with `why` set. The per-packet form: no result to copy.
+bool parse_ipv4_into(std::span<const uint8_t> l3, bool verify_checksum, ipv4_header& h,
+                     rx_drop& why) noexcept;
 
 // Writes a 20-byte header at `p`, DF set (RFC 6864 §4.1: atomic datagram). Fills in the
 // header checksum unless `nic_checksum` (then it stays zero for the NIC to compute).

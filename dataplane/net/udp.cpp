@@ -6,20 +6,31 @@
 
 namespace tutti::dp::net {
 
-result<udp_header, rx_drop> parse_udp(std::span<const uint8_t> l4, uint32_t src_ip,
-                                      uint32_t dst_ip, bool verify_checksum) noexcept {
-  if (l4.size() < udp_header_len) return fail(rx_drop::malformed);
+bool parse_udp_into(std::span<const uint8_t> l4, uint32_t src_ip, uint32_t dst_ip,
+                    bool verify_checksum, udp_header& h, rx_drop& why) noexcept {
+  why = rx_drop::malformed;
+  if (l4.size() < udp_header_len) return false;
   const uint8_t* p = l4.data();
-  udp_header h;
   h.src_port = load_be16(p);
   h.dst_port = load_be16(p + 2);
   h.length = load_be16(p + 4);
   h.checksum = load_be16(p + 6);
-  if (h.length < udp_header_len || h.length > l4.size()) return fail(rx_drop::malformed);
+  if (h.length < udp_header_len || h.length > l4.size()) return false;
   if (verify_checksum && h.checksum != 0) {
     const uint16_t pseudo = ipv4_pseudo_sum(src_ip, dst_ip, ip_proto_udp, h.length);
-    if (ones_sum(l4.first(h.length), pseudo) != 0xffff) return fail(rx_drop::bad_l4_checksum);
+    if (ones_sum(l4.first(h.length), pseudo) != 0xffff) {
+      why = rx_drop::bad_l4_checksum;
+      return false;
+    }
   }
+  return true;
+}
+
+result<udp_header, rx_drop> parse_udp(std::span<const uint8_t> l4, uint32_t src_ip,
+                                      uint32_t dst_ip, bool verify_checksum) noexcept {
+  udp_header h;
+  rx_drop why;
+  if (!parse_udp_into(l4, src_ip, dst_ip, verify_checksum, h, why)) return fail(why);
   return h;
 }
 

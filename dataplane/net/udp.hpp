@@ -25,6 +25,9 @@ struct udp_header {
 // `verify_checksum` and the sender filled it in.
 result<udp_header, rx_drop> parse_udp(std::span<const uint8_t> l4, uint32_t src_ip,
                                       uint32_t dst_ip, bool verify_checksum) noexcept;
+// The same into `h`; false with `why` set. The per-packet form: no result to copy.
+bool parse_udp_into(std::span<const uint8_t> l4, uint32_t src_ip, uint32_t dst_ip,
+                    bool verify_checksum, udp_header& h, rx_drop& why) noexcept;
 
 // The checksum to store for `segment` (header with a zero checksum field, then payload):
 // RFC 768 sends a computed zero as all ones.

@@ -337,13 +337,17 @@ TEST_CASE("ARP: parse request, reply in place, build request", "[dataplane][net]
   auto f = classify_frame(req, ip_b);
   REQUIRE(f.ok());
   REQUIRE(f->kind == frame_kind::arp);
-  CHECK(f->arp.op == arp_op_request);
-  CHECK(f->arp.sender_mac == mac_a);
-  CHECK(f->arp.sender_ip == ip_a);
-  CHECK(f->arp.target_ip == ip_b);
+  CHECK(f->src_mac == mac_a);
+  auto a = parse_arp({req.data() + 14, req.size() - 14});
+  REQUIRE(a.ok());
+  CHECK(a->op == arp_op_request);
+  CHECK(a->sender_mac == mac_a);
+  CHECK(a->sender_ip == ip_a);
+  CHECK(a->target_mac.is_zero());
+  CHECK(a->target_ip == ip_b);
 
   bytes reply = req;
-  make_arp_reply(reply, f->arp, mac_b, ip_b);
+  make_arp_reply(reply, *a, mac_b, ip_b);
   const bytes expected = padded({
       0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x08, 0x06,
       0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02,              // reply

@@ -45,11 +45,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       case frame_kind::arp: {
+        auto req = parse_arp({frame.data() + eth_header_len, size - eth_header_len});
+        require(req.ok());
         std::vector<uint8_t> reply = frame;
-        make_arp_reply(reply, f->arp, our_mac, our_ip);
+        make_arp_reply(reply, *req, our_mac, our_ip);
         auto r = classify_frame(reply, our_ip);
-        require(r.ok() && r->kind == frame_kind::arp && r->arp.op == arp_op_reply &&
-                r->arp.sender_ip == our_ip && r->arp.target_ip == f->arp.sender_ip);
+        require(r.ok() && r->kind == frame_kind::arp);
+        auto rep = parse_arp({reply.data() + eth_header_len, size - eth_header_len});
+        require(rep.ok() && rep->op == arp_op_reply && rep->sender_ip == our_ip &&
+                rep->target_ip == req->sender_ip && rep->target_mac == req->sender_mac);
         break;
       }
     }
