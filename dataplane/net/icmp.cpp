@@ -20,8 +20,7 @@ void make_icmp_echo_reply(std::span<uint8_t> frame, size_t l3_offset, size_t ip_
   uint8_t* eth = frame.data();
   // The request's source MAC is the next hop back (router or sender); reply from our MAC
   // whatever the request's destination MAC was.
-  std::memcpy(eth, eth + 6, 6);
-  store_mac(eth + 6, our_mac);
+  write_eth_header(eth, load_mac(eth + 6), our_mac, ethertype_ipv4);
 
   uint8_t* ip = eth + l3_offset;
   // Swapping source and destination leaves the header sum unchanged; the TTL does not.
