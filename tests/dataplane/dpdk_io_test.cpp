@@ -288,6 +288,43 @@ TEST_CASE("dpdk: drops are counted by reason", "[dataplane][dpdk]") {
   CHECK(rp.sent().empty());
 }
 
+TEST_CASE("dpdk: NIC checksum verdicts are honoured", "[dataplane][dpdk]") {
+  using tutti::test::rx_flags;
+  ring_port rp(test_config());
+  auto io = open_io(rp);
+  REQUIRE(io->open_port(40000));
+  packet* pkts[32];
+  bytes corrupt = udp_in(rp.port().mac());
+  corrupt[46] ^= 0x01;  // payload changed, UDP checksum not
+  // NIC says both good: no software check, handed up as is.
+  rp.inject(corrupt, 0, rx_flags(true, false, true, false));
+  REQUIRE(io->rx_burst(pkts, 32) == 1);
+  CHECK(pkts[0]->data[4] == ('i' ^ 0x01));
+  io->release(pkts[0]);
+  // NIC says bad: dropped without looking.
+  rp.inject(udp_in(rp.port().mac()), 0, rx_flags(false, true, false, false));
+  rp.inject(udp_in(rp.port().mac()), 0, rx_flags(true, false, false, true));
+  // NIC didn't know: software finds the corruption.
+  rp.inject(corrupt, 0, 0);
+  CHECK(io->rx_burst(pkts, 32) == 0);
+  CHECK(drops(*io, net::rx_drop::bad_ip_checksum) == 1);
+  CHECK(drops(*io, net::rx_drop::bad_l4_checksum) == 2);
+}
+
+TEST_CASE("dpdk: rx_burst gathers several device bursts up to max", "[dataplane][dpdk]") {
+  ring_port rp(test_config());
+  auto io = open_io(rp);
+  REQUIRE(io->open_port(40000));
+  for (int i = 0; i < 70; ++i) rp.inject(udp_in(rp.port().mac()));
+  std::vector<packet*> pkts(128);
+  CHECK(io->rx_burst(pkts.data(), 64) == 64);
+  for (int i = 0; i < 64; ++i) io->release(pkts[static_cast<size_t>(i)]);
+  CHECK(io->rx_burst(pkts.data(), 128) == 6);
+  for (int i = 0; i < 6; ++i) io->release(pkts[static_cast<size_t>(i)]);
+  CHECK(io->rx_burst(pkts.data(), 128) == 0);
+  CHECK(io->stats().rx_packets == 70);
+}
+
 TEST_CASE("dpdk: sending resolves the next hop by ARP", "[dataplane][dpdk]") {
   ring_port rp(test_config());
   auto io = open_io(rp);

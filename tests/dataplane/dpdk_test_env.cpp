@@ -69,12 +69,22 @@ ring_port::~ring_port() {
   for (rte_ring* r : tx_) rte_ring_free(r);
 }
 
-void ring_port::inject(const std::vector<uint8_t>& frame, uint16_t q) {
+uint64_t rx_flags(bool ip_good, bool ip_bad, bool l4_good, bool l4_bad) {
+  uint64_t f = 0;
+  if (ip_good) f |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+  if (ip_bad) f |= RTE_MBUF_F_RX_IP_CKSUM_BAD;
+  if (l4_good) f |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  if (l4_bad) f |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+  return f;
+}
+
+void ring_port::inject(const std::vector<uint8_t>& frame, uint16_t q, uint64_t ol_flags) {
   rte_mbuf* m = rte_pktmbuf_alloc(port_->pool(q));
   if (m == nullptr) throw std::runtime_error("pool empty");
   char* d = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
   if (d == nullptr) throw std::runtime_error("frame too big");
   std::memcpy(d, frame.data(), frame.size());
+  m->ol_flags = ol_flags;
   if (rte_ring_enqueue(rx_[q], m) != 0) throw std::runtime_error("rx ring full");
 }
 

@@ -26,6 +26,9 @@ inline constexpr const char* test_eal_args =
 // affinity (the EAL would pin it to one core for every later test).
 dp::io::dpdk_eal& test_eal();
 
+// DPDK's RX checksum flags, for inject() (so tests need no DPDK header).
+uint64_t rx_flags(bool ip_good, bool ip_bad, bool l4_good, bool l4_bad);
+
 // Where the frame of a received packet starts in its mbuf (zero-copy checks).
 const uint8_t* frame_start(const dp::io::packet& p);
 
@@ -38,8 +41,9 @@ class ring_port {
   ~ring_port();
 
   dp::io::dpdk_port& port() { return *port_; }
-  // Frame bytes → an mbuf from the port's pool → queue `q`'s RX ring.
-  void inject(const std::vector<uint8_t>& frame, uint16_t q = 0);
+  // Frame bytes → an mbuf from the port's pool → queue `q`'s RX ring. `ol_flags` stands for
+  // what a NIC with checksum offload would have set (RTE_MBUF_F_RX_*).
+  void inject(const std::vector<uint8_t>& frame, uint16_t q = 0, uint64_t ol_flags = 0);
   // Everything the port sent on queue `q` since the last call, as bytes.
   std::vector<std::vector<uint8_t>> sent(uint16_t q = 0);
 
