@@ -5,19 +5,24 @@
 #include <string_view>
 #include <vector>
 
+#include "perf/bench_dpdk.hpp"
 #include "perf/bench_engine.hpp"
 #include "perf/bench_io.hpp"
 #include "perf/bench_kernels.hpp"
 
 namespace {
 
-// bench_io_main keeps the argc/argv shape it has as the standalone tutti-bench-io.
-int run_io(std::span<const std::string_view> args) {
-  std::vector<std::string> words{"tutti-bench io"};
+// The I/O benchmarks keep the argc/argv shape of their standalone builds.
+int run_argv(int (*entry)(int, char**), const char* name, std::span<const std::string_view> args) {
+  std::vector<std::string> words{name};
   for (auto a : args) words.emplace_back(a);
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
-  return bench_io_main(static_cast<int>(argv.size()), argv.data());
+  return entry(static_cast<int>(argv.size()), argv.data());
+}
+int run_io(std::span<const std::string_view> args) { return run_argv(bench_io_main, "tutti-bench io", args); }
+int run_dpdk(std::span<const std::string_view> args) {
+  return run_argv(bench_dpdk_main, "tutti-bench dpdk", args);
 }
 
 struct subcommand {
@@ -30,6 +35,7 @@ struct subcommand {
 constexpr subcommand kSubcommands[] = {
     {"kernels", "simd/ kernels vs their scalar twins, ns per 20 ms frame", tutti::perf::run_kernels},
     {"io", "io_uring UDP send/receive cost per packet against sendmmsg/recvmmsg and epoll", run_io},
+    {"dpdk", "DPDK backend on a net_ring virtual device: ns per packet and Mpps per lcore", run_dpdk},
     {"engine", "media engine participants per core for a workload (--workload NAME)", tutti::perf::run_engine},
 };
 
