@@ -262,6 +262,8 @@ class jitter_buffer {
   int64_t last_transit_ = 0;
   int64_t jitter_q4_ = 0;         // RFC 3550 A.8 J, timestamp units * 16
   int64_t last_d_ = 0;            // jitter of the last packet measured, timestamp units
+  int64_t ts_per_ns_q40_ = 0;     // clock rate / 1e9, fixed point with 40 fraction bits
+  uint32_t hist_updates_ = 0;
   float hist_[k_hist_bins] = {};
   float hist_total_ = 0, hist_weight_ = 1;
   uint32_t hist_n_ = 0;
