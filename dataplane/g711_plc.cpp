@@ -44,6 +44,7 @@ void g711_plc::reset() noexcept {
 }
 
 void g711_plc::good_frame(int16_t* pcm, size_t n) noexcept {
+  if (n == 0) return;
   if (concealing_) {
     // Overlap-add from the continued concealment into the real signal; the longer the loss,
     // the further the two have drifted apart and the longer the crossfade.
@@ -57,10 +58,11 @@ void g711_plc::good_frame(int16_t* pcm, size_t n) noexcept {
     concealing_ = false;
   }
   const size_t from = n > ring_.size() ? n - ring_.size() : 0;
-  for (size_t k = from; k < n; ++k) {
-    ring_[ring_pos_] = pcm[k];
-    ring_pos_ = (ring_pos_ + 1) & ring_mask_;
-  }
+  const size_t count = n - from;
+  const size_t first = std::min(count, ring_.size() - ring_pos_);
+  std::memcpy(&ring_[ring_pos_], pcm + from, first * sizeof(int16_t));
+  std::memcpy(&ring_[0], pcm + from + first, (count - first) * sizeof(int16_t));
+  ring_pos_ = uint32_t((ring_pos_ + count) & ring_mask_);
 }
 
 void g711_plc::conceal(int16_t* out, size_t n) noexcept {
