@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace tutti::dp {
 namespace {
@@ -32,6 +33,7 @@ g711_plc::g711_plc(uint32_t rate_hz, uint16_t silent_after_ms) {
   ring_.assign(ring, 0);
   ring_mask_ = ring - 1;
   hist_.assign(hist_len_, 0.0f);
+  decimated_.assign(hist_len_, 0.0f);
 }
 
 void g711_plc::reset() noexcept {
@@ -42,6 +44,7 @@ void g711_plc::reset() noexcept {
 }
 
 void g711_plc::good_frame(int16_t* pcm, size_t n) noexcept {
+  if (n == 0) return;
   if (concealing_) {
     // Overlap-add from the continued concealment into the real signal; the longer the loss,
     // the further the two have drifted apart and the longer the crossfade.
@@ -55,10 +58,11 @@ void g711_plc::good_frame(int16_t* pcm, size_t n) noexcept {
     concealing_ = false;
   }
   const size_t from = n > ring_.size() ? n - ring_.size() : 0;
-  for (size_t k = from; k < n; ++k) {
-    ring_[ring_pos_] = pcm[k];
-    ring_pos_ = (ring_pos_ + 1) & ring_mask_;
-  }
+  const size_t count = n - from;
+  const size_t first = std::min(count, ring_.size() - ring_pos_);
+  std::memcpy(&ring_[ring_pos_], pcm + from, first * sizeof(int16_t));
+  std::memcpy(&ring_[0], pcm + from + first, (count - first) * sizeof(int16_t));
+  ring_pos_ = uint32_t((ring_pos_ + count) & ring_mask_);
 }
 
 void g711_plc::conceal(int16_t* out, size_t n) noexcept {
@@ -97,29 +101,78 @@ void g711_plc::start() noexcept {
   concealing_ = true;
 }
 
+namespace {
+
+// Dot product of a and b, and energy of b, over n samples: four lanes of independent sums
+// (GCC/Clang vector extension, SSE2 on x86-64; no sum is reordered within a lane).
+typedef float f32x4 __attribute__((vector_size(16)));
+
+void dot_energy(const float* a, const float* b, uint32_t n, double& dot,
+                double& energy) noexcept {
+  f32x4 c0 = {}, c1 = {}, e0 = {}, e1 = {};
+  uint32_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    f32x4 a0, a1, b0, b1;
+    std::memcpy(&a0, a + i, 16);
+    std::memcpy(&a1, a + i + 4, 16);
+    std::memcpy(&b0, b + i, 16);
+    std::memcpy(&b1, b + i + 4, 16);
+    c0 += a0 * b0;
+    c1 += a1 * b1;
+    e0 += b0 * b0;
+    e1 += b1 * b1;
+  }
+  const f32x4 c = c0 + c1, e = e0 + e1;
+  dot = double(c[0]) + c[1] + c[2] + c[3];
+  energy = double(e[0]) + e[1] + e[2] + e[3];
+  for (; i < n; ++i) {
+    dot += double(a[i]) * b[i];
+    energy += double(b[i]) * b[i];
+  }
+}
+
+// Normalised correlation dot / sqrt(energy), or 0 when not positive.
+double norm_corr(double dot, double energy) noexcept {
+  return dot > 0 && energy > 0 ? dot / std::sqrt(energy) : 0.0;
+}
+
+}  // namespace
+
 // Period maximising the normalised correlation of the last 20 ms with the 20 ms one period
-// earlier: first on every dec-th sample and lag, then at full resolution around the best.
-// A multiple of the period correlates as well as the period itself (better, when the period
-// is not a whole number of samples), so a half or third of the winner that scores within
-// 10 % of it is preferred: repeating one period keeps the newest waveform.
-uint32_t g711_plc::find_pitch() const noexcept {
+// earlier: first on a copy decimated to ~4 kHz (box filter), then at full resolution around
+// the best. A multiple of the period correlates as well as the period itself (better, when
+// the period is not a whole number of samples), so a half or third of the winner that scores
+// within 10 % of it is preferred: repeating one period keeps the newest waveform.
+uint32_t g711_plc::find_pitch() noexcept {
   const uint32_t h = hist_len_;
   const uint32_t dec = std::max<uint32_t>(1, rate_hz_ / 4000);
-  auto score = [&](uint32_t lag, uint32_t step) {
-    double c = 0, e = 0;
-    for (uint32_t i = h - corr_len_; i < h; i += step) {
-      const double x = hist_[i - lag];
-      c += double(hist_[i]) * x;
-      e += x * x;
+  const uint32_t hd = h / dec;
+  for (uint32_t j = 0; j < hd; ++j) {
+    float sum = 0;
+    for (uint32_t k = 0; k < dec; ++k) sum += hist_[(h - hd * dec) + j * dec + k];
+    decimated_[j] = sum / float(dec);
+  }
+  const uint32_t win = corr_len_ / dec;
+  double coarse_best = 0;
+  uint32_t coarse = 0;
+  for (uint32_t lag = std::max<uint32_t>(1, pitch_min_ / dec); lag <= pitch_max_ / dec; ++lag) {
+    double c, e;
+    dot_energy(&decimated_[hd - win], &decimated_[hd - win - lag], win, c, e);
+    const double sc = norm_corr(c, e);
+    if (sc > coarse_best) {
+      coarse_best = sc;
+      coarse = lag * dec;
     }
-    return c > 0 && e > 0 ? c / std::sqrt(e) : 0.0;
-  };
+  }
+  if (coarse == 0) return pitch_min_;  // silence or no periodicity: anything will do
   // Best lag in [lo, hi] at full resolution, and its score.
   auto refine = [&](uint32_t lo, uint32_t hi, double& best_score) {
     uint32_t best = lo;
     best_score = -1;
     for (uint32_t lag = lo; lag <= hi; ++lag) {
-      const double sc = score(lag, 1);
+      double c, e;
+      dot_energy(&hist_[h - corr_len_], &hist_[h - corr_len_ - lag], corr_len_, c, e);
+      const double sc = norm_corr(c, e);
       if (sc > best_score) {
         best_score = sc;
         best = lag;
@@ -127,16 +180,6 @@ uint32_t g711_plc::find_pitch() const noexcept {
     }
     return best;
   };
-  double coarse_best = -1;
-  uint32_t coarse = pitch_min_;
-  for (uint32_t lag = pitch_min_; lag <= pitch_max_; lag += dec) {
-    const double sc = score(lag, dec);
-    if (sc > coarse_best) {
-      coarse_best = sc;
-      coarse = lag;
-    }
-  }
-  if (coarse_best <= 0) return pitch_min_;  // silence or no periodicity: anything will do
   double best_score;
   const uint32_t best = refine(std::max(pitch_min_, coarse > dec ? coarse - dec + 1 : 1),
                                std::min(pitch_max_, coarse + dec - 1), best_score);

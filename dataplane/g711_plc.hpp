@@ -41,7 +41,7 @@ class g711_plc {
 
  private:
   void start() noexcept;
-  uint32_t find_pitch() const noexcept;
+  uint32_t find_pitch() noexcept;
   float cycle_sample(uint32_t periods, uint32_t phase) const noexcept;
   float next() noexcept;  // next concealment sample, attenuated
 
@@ -54,6 +54,7 @@ class g711_plc {
   std::vector<int16_t> ring_;        // history ring (power-of-two size)
   uint32_t ring_mask_ = 0, ring_pos_ = 0;
   std::vector<float> hist_;          // history unrolled when a loss starts
+  std::vector<float> decimated_;     // hist_ at ~4 kHz, for the coarse pitch search
   bool concealing_ = false;
   uint32_t pitch_ = 0, quarter_ = 1; // period and crossfade length (a quarter period)
   uint32_t periods_ = 1, phase_ = 0; // cycle repeated (periods * pitch) and position in it

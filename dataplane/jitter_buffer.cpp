@@ -12,7 +12,6 @@ constexpr int64_t k_max_dropout = 3000;  // RFC 3550 A.1 MAX_DROPOUT: forward se
 constexpr int64_t k_max_misorder = 100;  // RFC 3550 A.1 MAX_MISORDER: backward seq allowed
 constexpr uint32_t k_jump_ms = 3000;     // timestamp jump (beyond max delay) needing confirmation
 constexpr uint64_t k_block_ns = 250'000'000;  // transit minimum over 8 blocks of 250 ms = 2 s
-constexpr int64_t k_ns = 1'000'000'000;
 // Target = this quantile of jitter: a packet is late only when its jitter exceeds it.
 constexpr float k_quantile = 0.98f;
 // Histogram memory in packets: each new packet scales older ones by 1 - 1/512, so a new jitter
@@ -43,6 +42,9 @@ jitter_buffer::jitter_buffer(const jitter_config& in) : cfg_(in) {
 
   const uint32_t rate = cfg_.clock_rate_hz;
   tick_ = cfg_.tick_ts;
+  // Timestamp units per nanosecond in 24.40 fixed point: ~1e-7 relative error, far below
+  // any real clock drift, and one multiply instead of divisions on every packet.
+  ts_per_ns_q40_ = int64_t((__int128(rate) << 40) / 1'000'000'000);
   // The lead is the delay less one tick: a packet with lead 0 plays at the next tick.
   min_lead_ = std::max<int64_t>(0, ms_to_ts(cfg_.min_delay_ms, rate) - tick_);
   max_lead_ = std::max(min_lead_, ms_to_ts(cfg_.max_delay_ms, rate) - tick_);
@@ -151,10 +153,9 @@ put_result jitter_buffer::put(const packet_info& p, const uint8_t* payload, uint
 // Delay of this packet above the fastest one of the last 2 s (its jitter), into last_d_, the
 // histogram, and RFC 3550 A.8's interarrival jitter.
 void jitter_buffer::measure(int64_t ts, uint64_t arrival_ns) noexcept {
-  const int64_t rate = cfg_.clock_rate_hz;
   int64_t dns = int64_t(arrival_ns - base_ns_);
   dns = std::clamp<int64_t>(dns, -(int64_t(1) << 52), int64_t(1) << 52);
-  const int64_t arrival_ts = dns / k_ns * rate + (dns % k_ns) * rate / k_ns;
+  const int64_t arrival_ts = int64_t((__int128(dns) * ts_per_ns_q40_) >> 40);
   const int64_t transit = arrival_ts - ts;
 
   if (have_transit_) {
@@ -188,6 +189,9 @@ void jitter_buffer::measure(int64_t ts, uint64_t arrival_ns) noexcept {
   else ++hist_n_;
   hist_[bin] += hist_weight_;
   hist_total_ += hist_weight_;
+  // The quantile can rise only through a sample at or above it; falling is slow anyway, so
+  // the 64-bin scan runs for those and for every 8th packet.
+  if ((bin + 1) * bin_w_ > target_ || (++hist_updates_ & 7) == 0) update_target();
   if (hist_weight_ > k_hist_renorm) {
     hist_total_ = 0;
     for (float& h : hist_) {
@@ -202,7 +206,6 @@ void jitter_buffer::measure(int64_t ts, uint64_t arrival_ns) noexcept {
 // to whole ticks, keeping ticks aligned to packets), or plays at the next tick (`now`).
 void jitter_buffer::anchor(int64_t seq, int64_t ts, uint32_t duration, int64_t d,
                            bool same_stream, bool now) noexcept {
-  update_target();  // with this packet's jitter
   const int64_t want = now ? 0 : std::max<int64_t>(0, target_ - d);
   const int64_t lead = (want + tick_ - 1) / tick_ * tick_;
   const int64_t np = ts - lead;
@@ -292,7 +295,8 @@ int jitter_buffer::find(int64_t seq) const noexcept {
 const frame& jitter_buffer::get() noexcept {
   for (int i = 0; i < n_pending_; ++i) free_[n_free_++] = pending_[i];
   n_pending_ = 0;
-  frame_ = frame{};
+  frame_.n_parts = 0;  // parts past n_parts are stale, never read
+  frame_.first_after_loss = frame_.inserted = frame_.skipped = false;
   ++stats_.ticks;
   underrun_now_ = false;
   if (!started_) {
@@ -300,7 +304,6 @@ const frame& jitter_buffer::get() noexcept {
     finish();
     return frame_;
   }
-  update_target();
   int64_t pos = next_play_;
   const bool boundary = cur_ < 0 || slots_[cur_].end <= pos;
   if (!idle_) {

@@ -18,6 +18,13 @@
 // only when the error persists. At the start of each talk spurt (first packet after silence,
 // or a marker bit) the playout point is simply re-placed. This also absorbs sender clock
 // drift: a 1 % fast sender costs one dropped tick per 100, a slow one one inserted tick.
+// A packet that misses its tick while nothing else waits (a delay spike) is not dropped:
+// the tick was concealed, and the playout point steps back so the packet plays next.
+//
+// Loss versus silence: a sequence gap is loss (lost parts, as long as the missing packets
+// would have played); a timestamp gap without one is DTX (empty). When nothing has arrived
+// yet the buffer cannot know: after a packet marked voice it conceals for conceal_ms, after
+// known silence (meta.voice false: CN, Opus DTX) it plays silence at once.
 //
 // Hot path: put() and get() are noexcept, never allocate, lock or make system calls; all
 // storage (capacity + frame::k_max_parts + 1 packet slots of max_payload bytes) is allocated
@@ -79,9 +86,11 @@ struct stored_packet {
 enum class put_result : uint8_t {
   stored,       // kept for playout
   resync,       // new stream (SSRC change, or a sequence/timestamp jump confirmed by a second
-                // packet as RFC 3550 A.1 does): everything flushed, this packet stored
+                // packet as RFC 3550 A.1 does): waiting packets dropped, this one stored and
+                // played after the target delay; counters and jitter history kept
   duplicate,    // this sequence number is already held or was played: dropped
-  too_late,     // its playout time has passed: dropped (its delay still feeds the target)
+  too_late,     // its playout time has passed: dropped (its delay still feeds the target).
+                // Not when nothing else waits: then it is stored and plays next tick.
   too_large,    // len > max_payload: dropped
   buffer_full,  // `capacity` packets already wait: the new packet is dropped, held ones kept
   invalid,      // len 0, null payload, or duration_ts outside tick_ts/4 .. 16 ticks: dropped
@@ -135,7 +144,8 @@ struct jitter_stats {
   // Playout, counted by get().
   uint64_t ticks = 0;          // get() calls
   uint64_t played = 0;         // packets returned (as an audio part)
-  uint64_t lost = 0;           // sequence numbers never received by the time they were due
+  uint64_t lost = 0;           // sequence numbers not received by the time they were due
+                               // (a too_late packet counts here too)
   uint64_t dropped = 0;        // packets received in time but never played: dropped to cut
                                // delay, overtaken by a later packet, or flushed by a resync
   uint64_t audio_ticks = 0;    // ticks whose summary kind was audio or continued
@@ -262,6 +272,8 @@ class jitter_buffer {
   int64_t last_transit_ = 0;
   int64_t jitter_q4_ = 0;         // RFC 3550 A.8 J, timestamp units * 16
   int64_t last_d_ = 0;            // jitter of the last packet measured, timestamp units
+  int64_t ts_per_ns_q40_ = 0;     // clock rate / 1e9, fixed point with 40 fraction bits
+  uint32_t hist_updates_ = 0;
   float hist_[k_hist_bins] = {};
   float hist_total_ = 0, hist_weight_ = 1;
   uint32_t hist_n_ = 0;
