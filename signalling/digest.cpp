@@ -269,9 +269,44 @@ std::string format_challenge(const digest_challenge& c) {
   return out;
 }
 
+namespace {
+
+// A username a quoted-string carries unchanged: printable ASCII, no run of spaces (a
+// receiver folds LWS runs). Anything else goes in username* (RFC 7616 §3.4.4).
+bool quotable(std::string_view s) noexcept {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c > 0x7e || (c == ' ' && i > 0 && s[i - 1] == ' ')) return false;
+  }
+  return true;
+}
+
+// RFC 8187 attr-chars that are also token characters are kept, everything else %-encoded.
+void append_ext_value(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  out += "UTF-8''";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (text::is_alnum(ch) || std::string_view("!+-._`~").find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+}
+
+}  // namespace
+
 std::string format_credentials(const digest_credentials& c) {
   std::string out = "Digest ";
-  append_quoted(out, "username", c.username);
+  if (quotable(c.username)) {
+    append_quoted(out, "username", c.username);
+  } else {
+    out += "username*=";
+    append_ext_value(out, c.username);
+  }
   out += ", ";
   append_quoted(out, "realm", c.realm);
   out += ", ";

@@ -116,6 +116,7 @@ bool answerable(std::string_view head, const parse_limits& limits) noexcept {
   const size_t body = start_line_end(head);
   if (body == std::string_view::npos) return false;
   bool via = false, from = false, to = false, call_id = false, cseq = false;
+  size_t vias = 0;
   size_t pos = body;
   for (size_t n = 0; n < limits.max_headers; ++n) {
     raw_field f;
@@ -124,14 +125,15 @@ bool answerable(std::string_view head, const parse_limits& limits) noexcept {
     pos = f.next;
     if (st != field_status::ok) continue;
     switch (lookup_header(f.name)) {
-      case header_id::via:
-        if (!via) {
-          text::comma_splitter split(f.value);
-          std::string_view first;
-          via = split.next(first) && parse_via(first).ok();
-          if (!via) return false;
-        }
+      case header_id::via: {
+        // Every Via is copied into the answer, so every one must read (and fit the limit).
+        text::comma_splitter split(f.value);
+        std::string_view v;
+        while (split.next(v))
+          if (++vias > limits.max_vias || !parse_via(v)) return false;
+        via = true;
         break;
+      }
       case header_id::from:
         if (!from && !(from = parse_name_addr(f.value).ok())) return false;
         break;

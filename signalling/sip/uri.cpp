@@ -46,7 +46,7 @@ bool valid_escaped(std::string_view s, Pred allowed) noexcept {
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (c == '%') {
-      if (i + 2 >= s.size() + 0 || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+      if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
       i += 2;
     } else if (!allowed(c)) {
       return false;
@@ -292,7 +292,7 @@ class item_iter {
 // Next decoded octet of an escaped string (-1 at the end).
 int next_octet(std::string_view s, size_t& i) noexcept {
   if (i >= s.size()) return -1;
-  if (s[i] == '%' && i + 2 < s.size() + 0 && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
+  if (s[i] == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
     const int v = text::hex_value(s[i + 1]) * 16 + text::hex_value(s[i + 2]);
     i += 3;
     return v;
@@ -326,14 +326,6 @@ bool find_item(std::string_view list, char sep, std::string_view name, std::stri
   return false;
 }
 
-size_t count_items(std::string_view list, char sep) noexcept {
-  item_iter it(list, sep);
-  std::string_view n, v;
-  size_t count = 0;
-  while (it.next(n, v)) ++count;
-  return count;
-}
-
 // Parameters that must appear in both URIs or in neither (RFC 3261 §19.1.4; transport too,
 // per its "sip:bob@biloxi.com" vs ";transport=udp" example).
 bool must_match_param(std::string_view name) noexcept {
@@ -342,12 +334,22 @@ bool must_match_param(std::string_view name) noexcept {
   return false;
 }
 
+// Whether (name, value) is the first parameter called name in list: later duplicates are
+// ignored on both sides, which keeps the comparison reflexive and symmetric.
+bool first_occurrence(std::string_view list, char sep, std::string_view name, std::string_view value) noexcept {
+  std::string_view first;
+  return find_item(list, sep, name, first) && first.data() == value.data();
+}
+
 bool sip_params_equal(std::string_view a, std::string_view b) noexcept {
   for (int pass = 0; pass < 2; ++pass) {
-    item_iter it(pass == 0 ? a : b, ';');
+    const std::string_view self = pass == 0 ? a : b;
+    const std::string_view other_list = pass == 0 ? b : a;
+    item_iter it(self, ';');
     std::string_view n, v, other;
     while (it.next(n, v)) {
-      if (find_item(pass == 0 ? b : a, ';', n, other)) {
+      if (!first_occurrence(self, ';', n, v)) continue;
+      if (find_item(other_list, ';', n, other)) {
         if (!escaped_equal(v, other, true)) return false;
       } else if (must_match_param(n)) {
         return false;
@@ -357,12 +359,20 @@ bool sip_params_equal(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
-bool headers_equal(std::string_view a, std::string_view b) noexcept {
-  if (count_items(a, '&') != count_items(b, '&')) return false;
-  item_iter it(a, '&');
-  std::string_view n, v, other;
-  while (it.next(n, v))
-    if (!find_item(b, '&', n, other) || !escaped_equal(v, other, true)) return false;
+// Every parameter (or header) present on one side must be present on the other with an
+// equal value: URI headers are never ignored (RFC 3261 §19.1.4), nor are tel parameters
+// (RFC 3966 §4).
+bool all_present_and_equal(std::string_view a, std::string_view b, char sep) noexcept {
+  for (int pass = 0; pass < 2; ++pass) {
+    const std::string_view self = pass == 0 ? a : b;
+    const std::string_view other_list = pass == 0 ? b : a;
+    item_iter it(self, sep);
+    std::string_view n, v, other;
+    while (it.next(n, v)) {
+      if (!first_occurrence(self, sep, n, v)) continue;
+      if (!find_item(other_list, sep, n, other) || !escaped_equal(v, other, true)) return false;
+    }
+  }
   return true;
 }
 
@@ -426,7 +436,7 @@ std::optional<std::string> percent_decode(std::string_view s) {
       out.push_back(s[i]);
       continue;
     }
-    if (i + 2 >= s.size() + 0 || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return std::nullopt;
+    if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return std::nullopt;
     out.push_back(static_cast<char>(text::hex_value(s[i + 1]) * 16 + text::hex_value(s[i + 2])));
     i += 2;
   }
@@ -442,17 +452,10 @@ bool uri_equal(const uri& a, const uri& b) noexcept {
       return a.has_user == b.has_user && escaped_equal(a.user, b.user, false) &&
              escaped_equal(a.password, b.password, false) && hosts_equal(a, b) &&
              a.has_port == b.has_port && a.port == b.port && sip_params_equal(a.params, b.params) &&
-             headers_equal(a.headers, b.headers);
-    case uri_scheme::tel: {
+             all_present_and_equal(a.headers, b.headers, '&');
+    case uri_scheme::tel:
       // RFC 3966 §4: same number ignoring visual separators, same parameters in any order.
-      if (!tel_numbers_equal(a.user, b.user)) return false;
-      if (count_items(a.params, ';') != count_items(b.params, ';')) return false;
-      item_iter it(a.params, ';');
-      std::string_view n, v, other;
-      while (it.next(n, v))
-        if (!find_item(b.params, ';', n, other) || !escaped_equal(v, other, true)) return false;
-      return true;
-    }
+      return tel_numbers_equal(a.user, b.user) && all_present_and_equal(a.params, b.params, ';');
     case uri_scheme::other:
       return iequals(a.scheme_text, b.scheme_text) && a.opaque == b.opaque;
   }
