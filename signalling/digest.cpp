@@ -107,11 +107,16 @@ std::optional<std::string> decode_ext_value(std::string_view v) {
   return percent_decode(v.substr(q2 + 1));
 }
 
+// name="value" such that text::unquote() gives value back: a receiver folds runs of LWS,
+// so a tab and any space after a space are escaped; CR and LF cannot be, and become SP.
 void append_quoted(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append("=\"");
+  char prev = 0;
   for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\r' || c == '\n') c = ' ';
+    if (c == '"' || c == '\\' || c == '\t' || (c == ' ' && (prev == ' ' || prev == '\t'))) out += '\\';
     out += c;
+    prev = c;
   }
   out += '"';
 }
