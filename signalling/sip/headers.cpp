@@ -93,8 +93,11 @@ std::optional<uint16_t> parse_qvalue(std::string_view s) noexcept {
 
 header_id lookup_header(std::string_view name) noexcept {
   if (name.size() == 1) return compact(name[0]);
+  if (name.empty()) return header_id::other;
+  const char first = text::to_lower(name[0]);
   for (size_t i = 1; i < long_names.size(); ++i)
-    if (iequals(name, long_names[i])) return static_cast<header_id>(i);
+    if (long_names[i].size() == name.size() && text::to_lower(long_names[i][0]) == first && iequals(name, long_names[i]))
+      return static_cast<header_id>(i);
   return header_id::other;
 }
 
