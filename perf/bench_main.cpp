@@ -16,11 +16,14 @@ struct subcommand {
 
 // Add a benchmark here: its name, one line for --help, and its entry point.
 constexpr subcommand kSubcommands[] = {
-    {"kernels", "simd/ kernels vs their scalar twins, ns per 20 ms frame", tutti::perf::run_kernels},
+    {"kernels", "simd/ kernels vs their scalar twins, ns per 20 ms frame",
+     tutti::perf::run_kernels},
 };
 
 void usage(std::FILE* f) {
-  std::fprintf(f, "usage: tutti-bench SUBCOMMAND [OPTIONS]   (tutti-bench SUBCOMMAND --help for its options)\n");
+  std::fprintf(f,
+               "usage: tutti-bench SUBCOMMAND [OPTIONS]   (tutti-bench SUBCOMMAND --help for its "
+               "options)\n");
   for (const auto& s : kSubcommands) {
     std::fprintf(f, "  %-10.*s %.*s\n", static_cast<int>(s.name.size()), s.name.data(),
                  static_cast<int>(s.summary.size()), s.summary.data());
