@@ -3,8 +3,8 @@
 // median and spread, and the scalar/SIMD ratio, as a table or as JSON.
 #include "perf/bench_kernels.hpp"
 
-#include <boost/json.hpp>
 #include <hwy/targets.h>
+#include <boost/json.hpp>
 
 #include <charconv>
 #include <cstdio>
@@ -31,10 +31,10 @@ constexpr size_t kFrame = 960;  // 20 ms at 48 kHz
 
 struct kernel_case {
   std::string name;
-  std::string note;                  // what one call processes
-  std::function<void()> setup;       // untimed, before each batch: restores in-place inputs
-  std::function<void()> vector;      // SIMD version, one frame
-  std::function<void()> scalar;      // scalar twin, one frame
+  std::string note;              // what one call processes
+  std::function<void()> setup;   // untimed, before each batch: restores in-place inputs
+  std::function<void()> vector;  // SIMD version, one frame
+  std::function<void()> scalar;  // scalar twin, one frame
 };
 
 struct kernel_result {
@@ -96,9 +96,10 @@ std::vector<kernel_case> make_cases(buffers& b) {
   cases.push_back({"accumulate", "960 samples", restore_sum,
                    [&b] { simd::accumulate(b.sum.data(), b.pcm.data(), kFrame); },
                    [&b] { simd::scalar::accumulate(b.sum.data(), b.pcm.data(), kFrame); }});
-  cases.push_back({"mix_minus", "960 samples", nothing,
-                   [&b] { simd::mix_minus(b.sum.data(), b.own.data(), b.out16.data(), kFrame); },
-                   [&b] { simd::scalar::mix_minus(b.sum.data(), b.own.data(), b.out16.data(), kFrame); }});
+  cases.push_back(
+      {"mix_minus", "960 samples", nothing,
+       [&b] { simd::mix_minus(b.sum.data(), b.own.data(), b.out16.data(), kFrame); },
+       [&b] { simd::scalar::mix_minus(b.sum.data(), b.own.data(), b.out16.data(), kFrame); }});
   cases.push_back({"saturate", "960 samples", nothing,
                    [&b] { simd::saturate(b.sum.data(), b.out16.data(), kFrame); },
                    [&b] { simd::scalar::saturate(b.sum.data(), b.out16.data(), kFrame); }});
@@ -124,11 +125,12 @@ std::vector<kernel_case> make_cases(buffers& b) {
     // Shared so the std::function copies stay cheap; built here, outside any timing.
     auto r = std::make_shared<simd::resampler>(from, to);
     auto out = std::make_shared<aligned_vector<int16_t>>(r->max_output(n_in));
-    cases.push_back({"resample " + std::to_string(from / 1000) + "k->" + std::to_string(to / 1000) + "k",
-                     std::to_string(n_in) + " in, " + std::to_string(n_in * static_cast<size_t>(to) / static_cast<size_t>(from)) + " out",
-                     nothing,
-                     [&b, r, out, n_in] { r->process(b.pcm.data(), n_in, out->data()); },
-                     [&b, r, out, n_in] { r->process_scalar(b.pcm.data(), n_in, out->data()); }});
+    cases.push_back(
+        {"resample " + std::to_string(from / 1000) + "k->" + std::to_string(to / 1000) + "k",
+         std::to_string(n_in) + " in, " +
+             std::to_string(n_in * static_cast<size_t>(to) / static_cast<size_t>(from)) + " out",
+         nothing, [&b, r, out, n_in] { r->process(b.pcm.data(), n_in, out->data()); },
+         [&b, r, out, n_in] { r->process_scalar(b.pcm.data(), n_in, out->data()); }});
   }
   return cases;
 }
@@ -142,19 +144,22 @@ struct options {
 };
 
 void usage(std::FILE* f) {
-  std::fprintf(f,
-               "usage: tutti-bench kernels [--json] [--reps N] [--target NAME] [--filter TEXT]\n"
-               "  Times every simd/ kernel and its scalar twin on one 20 ms frame and prints ns per\n"
-               "  frame (median, p10, p90 over N timed batches; default 200) and scalar/SIMD.\n"
-               "  --json          machine-readable output\n"
-               "  --target NAME   pin Highway dispatch to one supported target (e.g. AVX2)\n"
-               "  --filter TEXT   only kernels whose name contains TEXT\n");
+  std::fprintf(
+      f,
+      "usage: tutti-bench kernels [--json] [--reps N] [--target NAME] [--filter TEXT]\n"
+      "  Times every simd/ kernel and its scalar twin on one 20 ms frame and prints ns per\n"
+      "  frame (median, p10, p90 over N timed batches; default 200) and scalar/SIMD.\n"
+      "  --json          machine-readable output\n"
+      "  --target NAME   pin Highway dispatch to one supported target (e.g. AVX2)\n"
+      "  --filter TEXT   only kernels whose name contains TEXT\n");
 }
 
 bool parse(std::span<const std::string_view> args, options& o) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view a = args[i];
-    const auto value = [&]() -> std::string_view { return i + 1 < args.size() ? args[++i] : std::string_view{}; };
+    const auto value = [&]() -> std::string_view {
+      return i + 1 < args.size() ? args[++i] : std::string_view{};
+    };
     if (a == "--json") {
       o.json = true;
     } else if (a == "--help" || a == "-h") {
@@ -203,34 +208,41 @@ boost::json::object to_json(const summary& s) {
           {"min_ns", s.min},       {"max_ns", s.max}, {"samples", s.samples}};
 }
 
-void print_json(const std::vector<kernel_result>& results, const options& o, const std::string& supported) {
+void print_json(const std::vector<kernel_result>& results, const options& o,
+                const std::string& supported) {
   boost::json::array rows;
   for (const auto& r : results) {
-    rows.push_back({{"kernel", r.name}, {"per_call", r.note}, {"simd", to_json(r.vector)},
-                    {"scalar", to_json(r.scalar)}, {"scalar_over_simd", r.ratio()}});
+    rows.push_back({{"kernel", r.name},
+                    {"per_call", r.note},
+                    {"simd", to_json(r.vector)},
+                    {"scalar", to_json(r.scalar)},
+                    {"scalar_over_simd", r.ratio()}});
   }
   const boost::json::object doc = {
-      {"benchmark", "kernels"},
-      {"unit", "ns per 20 ms frame"},
-      {"frame_samples", kFrame},
-      {"target", simd::dispatched_target_name()},
-      {"supported_targets", supported},
-      {"pinned", !o.target.empty()},
-      {"reps", o.reps},
+      {"benchmark", "kernels"},         {"unit", "ns per 20 ms frame"},
+      {"frame_samples", kFrame},        {"target", simd::dispatched_target_name()},
+      {"supported_targets", supported}, {"pinned", !o.target.empty()},
+      {"compiler", __VERSION__},        {"reps", o.reps},
       {"results", std::move(rows)},
   };
   std::cout << boost::json::serialize(doc) << '\n';
 }
 
-void print_table(const std::vector<kernel_result>& results, const options& o, const std::string& supported) {
-  std::printf("tutti-bench kernels: ns per 20 ms frame, median [p10 .. p90] of %zu timed batches\n", o.reps);
-  std::printf("Highway target: %s%s (supported and compiled: %s)\n", simd::dispatched_target_name(),
-              o.target.empty() ? "" : ", pinned", supported.c_str());
-  std::printf("%-18s %-22s %26s %26s %9s\n", "kernel", "per call", "SIMD", "scalar twin", "scalar/SIMD");
+void print_table(const std::vector<kernel_result>& results, const options& o,
+                 const std::string& supported) {
+  std::printf("tutti-bench kernels: ns per 20 ms frame, median [p10 .. p90] of %zu timed batches\n",
+              o.reps);
+  std::printf("Highway target: %s%s (supported and compiled: %s); compiler %s\n",
+              simd::dispatched_target_name(), o.target.empty() ? "" : ", pinned", supported.c_str(),
+              __VERSION__);
+  std::printf("%-18s %-22s %26s %26s %9s\n", "kernel", "per call", "SIMD", "scalar twin",
+              "scalar/SIMD");
   for (const auto& r : results) {
     char v[64], s[64];
-    std::snprintf(v, sizeof v, "%8.1f [%7.1f .. %7.1f]", r.vector.median, r.vector.p10, r.vector.p90);
-    std::snprintf(s, sizeof s, "%8.1f [%7.1f .. %7.1f]", r.scalar.median, r.scalar.p10, r.scalar.p90);
+    std::snprintf(v, sizeof v, "%8.1f [%7.1f .. %7.1f]", r.vector.median, r.vector.p10,
+                  r.vector.p90);
+    std::snprintf(s, sizeof s, "%8.1f [%7.1f .. %7.1f]", r.scalar.median, r.scalar.p10,
+                  r.scalar.p90);
     std::printf("%-18s %-22s %26s %26s %8.2fx\n", r.name.c_str(), r.note.c_str(), v, s, r.ratio());
   }
 }
@@ -262,7 +274,8 @@ int run_kernels(std::span<const std::string_view> args) {
   std::vector<kernel_result> results;
   for (const auto& c : cases) {
     if (!o.filter.empty() && c.name.find(o.filter) == std::string::npos) continue;
-    kernel_result r{c.name, c.note, time_per_call(t, c.setup, c.vector), time_per_call(t, c.setup, c.scalar)};
+    kernel_result r{c.name, c.note, time_per_call(t, c.setup, c.vector),
+                    time_per_call(t, c.setup, c.scalar)};
     results.push_back(r);
   }
   if (o.json) {

@@ -36,11 +36,14 @@ constexpr subcommand kSubcommands[] = {
     {"kernels", "simd/ kernels vs their scalar twins, ns per 20 ms frame", tutti::perf::run_kernels},
     {"io", "io_uring UDP send/receive cost per packet against sendmmsg/recvmmsg and epoll", run_io},
     {"dpdk", "DPDK backend on a net_ring virtual device: ns per packet and Mpps per lcore", run_dpdk},
-    {"engine", "media engine participants per core for a workload (--workload NAME)", tutti::perf::run_engine},
+    {"engine", "media engine participants per core for a workload (--workload NAME)",
+     tutti::perf::run_engine},
 };
 
 void usage(std::FILE* f) {
-  std::fprintf(f, "usage: tutti-bench SUBCOMMAND [OPTIONS]   (tutti-bench SUBCOMMAND --help for its options)\n");
+  std::fprintf(f,
+               "usage: tutti-bench SUBCOMMAND [OPTIONS]   (tutti-bench SUBCOMMAND --help for its "
+               "options)\n");
   for (const auto& s : kSubcommands) {
     std::fprintf(f, "  %-10.*s %.*s\n", static_cast<int>(s.name.size()), s.name.data(),
                  static_cast<int>(s.summary.size()), s.summary.data());

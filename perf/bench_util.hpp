@@ -49,8 +49,10 @@ struct cache_aligned {
   cache_aligned() = default;
   template <class U>
   cache_aligned(const cache_aligned<U>&) noexcept {}
-  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
-  void deallocate(T* p, size_t) noexcept { ::operator delete(p, std::align_val_t{64}); }
+  T* allocate(size_t n) {
+    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
+  }
+  void deallocate(T* p, size_t) noexcept { ::operator delete (p, std::align_val_t{64}); }
   friend bool operator==(const cache_aligned&, const cache_aligned&) { return true; }
 };
 
@@ -90,9 +92,9 @@ inline summary summarize(std::vector<double> values) {
 }
 
 struct timing_options {
-  size_t samples = 200;              // timed batches
-  double min_sample_ns = 50'000;     // a batch lasts at least this long
-  size_t warmup_calls = 100;         // untimed calls first (caches, branch predictors, clocks)
+  size_t samples = 200;           // timed batches
+  double min_sample_ns = 50'000;  // a batch lasts at least this long
+  size_t warmup_calls = 100;      // untimed calls first (caches, branch predictors, clocks)
 };
 
 // ns per call of body(): setup() runs untimed before every batch (and the warm-up).

@@ -25,7 +25,8 @@ double bessel_i0(double x) noexcept {
 
 double kaiser_beta(double atten_db) noexcept {
   if (atten_db > 50.0) return 0.1102 * (atten_db - 8.7);
-  if (atten_db >= 21.0) return 0.5842 * std::pow(atten_db - 21.0, 0.4) + 0.07886 * (atten_db - 21.0);
+  if (atten_db >= 21.0)
+    return 0.5842 * std::pow(atten_db - 21.0, 0.4) + 0.07886 * (atten_db - 21.0);
   return 0.0;
 }
 
@@ -42,7 +43,8 @@ std::vector<double> kaiser_lowpass(size_t length, double cutoff, double beta, do
   for (size_t k = 0; k < length; ++k) {
     const double t = static_cast<double>(k) - mid;
     const double ideal =
-        t == 0.0 ? 2.0 * cutoff : std::sin(2.0 * std::numbers::pi * cutoff * t) / (std::numbers::pi * t);
+        t == 0.0 ? 2.0 * cutoff
+                 : std::sin(2.0 * std::numbers::pi * cutoff * t) / (std::numbers::pi * t);
     const double r = t / mid;
     const double window = bessel_i0(beta * std::sqrt(std::max(0.0, 1.0 - r * r))) / norm;
     taps[k] = ideal * window;

@@ -22,10 +22,18 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 #if HWY_TARGET == HWY_SCALAR
 // One-lane vectors gain nothing: run the scalar twins.
-void ulaw_encode_impl(const int16_t* pcm, uint8_t* out, size_t n) { scalar::ulaw_encode(pcm, out, n); }
-void alaw_encode_impl(const int16_t* pcm, uint8_t* out, size_t n) { scalar::alaw_encode(pcm, out, n); }
-void ulaw_decode_impl(const uint8_t* in, int16_t* pcm, size_t n) { scalar::ulaw_decode(in, pcm, n); }
-void alaw_decode_impl(const uint8_t* in, int16_t* pcm, size_t n) { scalar::alaw_decode(in, pcm, n); }
+void ulaw_encode_impl(const int16_t* pcm, uint8_t* out, size_t n) {
+  scalar::ulaw_encode(pcm, out, n);
+}
+void alaw_encode_impl(const int16_t* pcm, uint8_t* out, size_t n) {
+  scalar::alaw_encode(pcm, out, n);
+}
+void ulaw_decode_impl(const uint8_t* in, int16_t* pcm, size_t n) {
+  scalar::ulaw_decode(in, pcm, n);
+}
+void alaw_decode_impl(const uint8_t* in, int16_t* pcm, size_t n) {
+  scalar::alaw_decode(in, pcm, n);
+}
 #else
 
 using d16_t = hn::ScalableTag<int16_t>;
@@ -67,10 +75,10 @@ HWY_INLINE v16_t alaw_encode_vec(d16_t d16, v16_t x) {
 HWY_INLINE v16_t ulaw_decode_vec(d16_t d16, v16_t c) {
   const hn::Repartition<uint8_t, d16_t> d8;
   // Index 8 + e yields 2^e; index 0 (the high byte of each 16-bit lane) yields 0.
-  alignas(16) static constexpr uint8_t kPow2[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+  alignas(16) static constexpr uint8_t kPow2[16] = {0, 0, 0, 0, 0,  0,  0,  0,
                                                     1, 2, 4, 8, 16, 32, 64, 128};
-  const auto u = hn::Xor(c, hn::Set(d16, 0xFF));                    // undo the inversion
-  const auto e8 = hn::Or(hn::ShiftRight<4>(u), hn::Set(d16, 8));   // 8 + segment
+  const auto u = hn::Xor(c, hn::Set(d16, 0xFF));                  // undo the inversion
+  const auto e8 = hn::Or(hn::ShiftRight<4>(u), hn::Set(d16, 8));  // 8 + segment
   const auto pow2 = hn::TableLookupBytes(hn::LoadDup128(d8, kPow2), e8);
   const auto step = hn::And(u, hn::Set(d16, 0x0F));
   // ((2 * step + 33) << segment) * 4 - 132: the step's midpoint, biased, in 16-bit scale.
@@ -82,9 +90,9 @@ HWY_INLINE v16_t ulaw_decode_vec(d16_t d16, v16_t c) {
 
 HWY_INLINE v16_t alaw_decode_vec(d16_t d16, v16_t c) {
   const hn::Repartition<uint8_t, d16_t> d8;
-  alignas(16) static constexpr uint8_t kShift[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+  alignas(16) static constexpr uint8_t kShift[16] = {0, 0, 0, 0, 0, 0,  0,  0,
                                                      1, 1, 2, 4, 8, 16, 32, 64};
-  alignas(16) static constexpr uint8_t kLead[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+  alignas(16) static constexpr uint8_t kLead[16] = {0, 0,  0,  0,  0,  0,  0,  0,
                                                     0, 16, 16, 16, 16, 16, 16, 16};
   const auto ix = hn::Xor(c, hn::Set(d16, 0x55));                  // undo even-bit inversion
   const auto e8 = hn::Or(hn::ShiftRight<4>(ix), hn::Set(d16, 8));  // 8 + segment
@@ -192,8 +200,8 @@ namespace scalar {
 void ulaw_encode(const int16_t* pcm, uint8_t* out, size_t n) noexcept {
   for (size_t i = 0; i < n; ++i) {
     const int x = pcm[i];
-    const int mag = x < 0 ? ~x : x;                       // G.191: one's complement magnitude
-    const int v = std::min((mag >> 2) + 33, 8191);        // biased 14-bit magnitude
+    const int mag = x < 0 ? ~x : x;                 // G.191: one's complement magnitude
+    const int v = std::min((mag >> 2) + 33, 8191);  // biased 14-bit magnitude
     const int seg = std::bit_width(static_cast<unsigned>(v)) - 6;
     const int idx = (seg << 4) | ((v >> (seg + 1)) & 0x0F);
     out[i] = static_cast<uint8_t>(idx ^ (x < 0 ? 0x7F : 0xFF));
@@ -213,7 +221,7 @@ void alaw_encode(const int16_t* pcm, uint8_t* out, size_t n) noexcept {
   for (size_t i = 0; i < n; ++i) {
     const int x = pcm[i];
     const int mag = (x < 0 ? ~x : x) >> 4;  // 12-bit magnitude
-    int idx = mag;                           // segments 0 and 1: the magnitude itself
+    int idx = mag;                          // segments 0 and 1: the magnitude itself
     if (mag >= 32) {
       const int lead = std::bit_width(static_cast<unsigned>(mag)) - 1;  // 5..10
       idx = ((lead - 3) << 4) | ((mag >> (lead - 4)) & 0x0F);

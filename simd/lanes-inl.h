@@ -117,9 +117,9 @@ HWY_INLINE hn::Vec<hn::Full128<int32_t>> sum4(D32 d32, hn::VFromD<D32> a, hn::VF
       hn::BitCast(d32, hn::InterleaveUpper(d64, hn::BitCast(d64, ab), hn::BitCast(d64, ce))));
   return fold_to_block(d32, abce);
 #else
-  alignas(16) int32_t sums[4] = {
-      hn::GetLane(hn::SumOfLanes(d32, a)), hn::GetLane(hn::SumOfLanes(d32, b)),
-      hn::GetLane(hn::SumOfLanes(d32, c)), hn::GetLane(hn::SumOfLanes(d32, e))};
+  alignas(16)
+      int32_t sums[4] = {hn::GetLane(hn::SumOfLanes(d32, a)), hn::GetLane(hn::SumOfLanes(d32, b)),
+                         hn::GetLane(hn::SumOfLanes(d32, c)), hn::GetLane(hn::SumOfLanes(d32, e))};
   return hn::Load(hn::Full128<int32_t>(), sums);
 #endif
 }

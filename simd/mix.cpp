@@ -20,18 +20,24 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 #if HWY_TARGET == HWY_SCALAR
 // One-lane vectors gain nothing: run the scalar twins.
-void accumulate_impl(int32_t* sum, const int16_t* pcm, size_t n) { scalar::accumulate(sum, pcm, n); }
+void accumulate_impl(int32_t* sum, const int16_t* pcm, size_t n) {
+  scalar::accumulate(sum, pcm, n);
+}
 void mix_minus_impl(const int32_t* sum, const int16_t* own, int16_t* out, size_t n) {
   scalar::mix_minus(sum, own, out, n);
 }
 void saturate_impl(const int32_t* sum, int16_t* out, size_t n) { scalar::saturate(sum, out, n); }
-void add_saturate_impl(int16_t* acc, const int16_t* pcm, size_t n) { scalar::add_saturate(acc, pcm, n); }
-void apply_gain_impl(int16_t* pcm, size_t n, int32_t gain_q12) { scalar::apply_gain(pcm, n, gain_q12); }
+void add_saturate_impl(int16_t* acc, const int16_t* pcm, size_t n) {
+  scalar::add_saturate(acc, pcm, n);
+}
+void apply_gain_impl(int16_t* pcm, size_t n, int32_t gain_q12) {
+  scalar::apply_gain(pcm, n, gain_q12);
+}
 #else
 
 using d32_t = hn::ScalableTag<int32_t>;
-using d16h_t = hn::Rebind<int16_t, d32_t>;       // as many int16 lanes as int32 lanes
-using d16_t = hn::Repartition<int16_t, d32_t>;   // a full vector of int16 lanes
+using d16h_t = hn::Rebind<int16_t, d32_t>;      // as many int16 lanes as int32 lanes
+using d16_t = hn::Repartition<int16_t, d32_t>;  // a full vector of int16 lanes
 constexpr size_t kMaxLanes32 = HWY_MAX_BYTES / sizeof(int32_t);
 
 void accumulate_impl(int32_t* HWY_RESTRICT sum, const int16_t* HWY_RESTRICT pcm, size_t n) {
@@ -114,7 +120,8 @@ void add_saturate_impl(int16_t* HWY_RESTRICT acc, const int16_t* HWY_RESTRICT pc
   size_t i = 0;
   for (; i + 2 * lanes <= n; i += 2 * lanes) {
     const auto a = hn::SaturatedAdd(hn::LoadU(d16, acc + i), hn::LoadU(d16, pcm + i));
-    const auto b = hn::SaturatedAdd(hn::LoadU(d16, acc + i + lanes), hn::LoadU(d16, pcm + i + lanes));
+    const auto b =
+        hn::SaturatedAdd(hn::LoadU(d16, acc + i + lanes), hn::LoadU(d16, pcm + i + lanes));
     hn::StoreU(a, d16, acc + i);
     hn::StoreU(b, d16, acc + i + lanes);
   }

@@ -1,9 +1,9 @@
 // Mixing kernels for the conference mix tick (DESIGN.md, "Mix tick"): the speakers' frames
 // are summed once into int32, each speaker hears sat16(sum - own), everyone else sat16(sum).
 //
-// Saturation is to [-32768, 32767]. int32 sums stay exact while they hold at most 65535
-// int16 frames (65535 * 32768 < 2^31 - 32768), which also keeps sum - own from overflowing;
-// callers mixing more sources than that must split the sum. Kernels take any n and
+// Saturation is to [-32768, 32767]. An int32 sum of at most 65535 int16 frames is exact and
+// sum - own cannot overflow (-32768 * 65535 - 32767 = -2^31 + 1); callers mixing more
+// sources than that must split the sum. Kernels take any n and
 // unaligned pointers; the scalar twins in tutti::simd::scalar give identical output.
 #pragma once
 

@@ -51,12 +51,12 @@ using d16_t = hn::ScalableTag<int16_t>;
 using d32_t = hn::Repartition<int32_t, d16_t>;
 
 // Rounds four filter sums like detail::round_taps and stores the first `valid` of them.
-HWY_INLINE void round_store4(hn::Vec<hn::Full128<int32_t>> sums, size_t valid,
+HWY_INLINE void round_store4(hn::Vec<hn::Full128<int32_t> > sums, size_t valid,
                              int16_t* HWY_RESTRICT out) {
   const hn::Full128<int32_t> d4;
   const hn::Full64<int16_t> d4x16;
-  const auto rounded = hn::DemoteTo(
-      d4x16, hn::ShiftRight<detail::kTapBits>(hn::Add(sums, hn::Set(d4, 1 << (detail::kTapBits - 1)))));
+  const auto rounded = hn::DemoteTo(d4x16, hn::ShiftRight<detail::kTapBits>(hn::Add(
+                                               sums, hn::Set(d4, 1 << (detail::kTapBits - 1)))));
   if (valid >= 4) {
     hn::StoreU(rounded, d4x16, out);
   } else if (valid > 0) {
@@ -92,12 +92,14 @@ HWY_INLINE void up_groups(const int16_t* HWY_RESTRICT buf, size_t first, size_t 
       for (size_t p = 0; p < L; ++p) {
         const auto t = hn::LoadU(d16, taps + p * stride + i);
         for (size_t g = 0; g < G; ++g) {
-          even[g * L + p] = hn::ReorderWidenMulAccumulate(d32, t, x[g], even[g * L + p], odd[g * L + p]);
+          even[g * L + p] =
+              hn::ReorderWidenMulAccumulate(d32, t, x[g], even[g * L + p], odd[g * L + p]);
         }
       }
     }
     const size_t valid = std::min(G, count - k) * L;
-    for (size_t a = 0; a < kAcc; a += 4) {  // a fixed trip count keeps the accumulators in registers
+    for (size_t a = 0; a < kAcc;
+         a += 4) {  // a fixed trip count keeps the accumulators in registers
       const auto sums = sum4(d32, hn::RearrangeToOddPlusEven(even[a], odd[a]),
                              hn::RearrangeToOddPlusEven(even[a + 1], odd[a + 1]),
                              hn::RearrangeToOddPlusEven(even[a + 2], odd[a + 2]),
@@ -138,8 +140,10 @@ HWY_INLINE size_t up_vertical(const int16_t* HWY_RESTRICT buf, size_t first, siz
     }
     hn::Vec<d16_t> branch[L];
     for (size_t p = 0; p < L; ++p) {
-      const auto e = hn::ShiftRight<detail::kTapBits>(hn::Add(hn::RearrangeToOddPlusEven(even[p], even1[p]), half));
-      const auto o = hn::ShiftRight<detail::kTapBits>(hn::Add(hn::RearrangeToOddPlusEven(odd[p], odd1[p]), half));
+      const auto e = hn::ShiftRight<detail::kTapBits>(
+          hn::Add(hn::RearrangeToOddPlusEven(even[p], even1[p]), half));
+      const auto o = hn::ShiftRight<detail::kTapBits>(
+          hn::Add(hn::RearrangeToOddPlusEven(odd[p], odd1[p]), half));
       // Interleaving per block then packing per block restores position order.
       branch[p] = narrow(d16, hn::InterleaveLower(e, o), hn::InterleaveUpper(d32, e, o));
     }
@@ -163,7 +167,8 @@ void up_impl(const int16_t* buf, size_t first, size_t count, const int16_t* taps
     case 3:
       done = up_vertical<3>(buf, first, count, taps, len, stride, out);
       return up_groups<3, 4>(buf, first + done, count - done, taps, len, stride, out + done * 3);
-    default: HWY_ASSERT(false);  // the constructor admits no other ratio
+    default:
+      HWY_ASSERT(false);  // the constructor admits no other ratio
   }
 }
 
@@ -176,14 +181,16 @@ void down_impl(const int16_t* HWY_RESTRICT buf, size_t first, size_t count, size
   const size_t lanes = hn::Lanes(d16);
   for (size_t k = 0; k < count; k += 4) {
     const int16_t* win[4];
-    for (size_t g = 0; g < 4; ++g) win[g] = buf + first + std::min(k + g, count - 1) * down - (len - 1);
+    for (size_t g = 0; g < 4; ++g)
+      win[g] = buf + first + std::min(k + g, count - 1) * down - (len - 1);
     hn::Vec<d32_t> even[4];
     hn::Vec<d32_t> odd[4];
     for (size_t g = 0; g < 4; ++g) even[g] = odd[g] = hn::Zero(d32);
     for (size_t i = 0; i < len; i += lanes) {
       const auto t = hn::LoadU(d16, taps + i);
       for (size_t g = 0; g < 4; ++g) {
-        even[g] = hn::ReorderWidenMulAccumulate(d32, t, hn::LoadU(d16, win[g] + i), even[g], odd[g]);
+        even[g] =
+            hn::ReorderWidenMulAccumulate(d32, t, hn::LoadU(d16, win[g] + i), even[g], odd[g]);
       }
     }
     const auto sums = sum4(d32, hn::RearrangeToOddPlusEven(even[0], odd[0]),
@@ -278,7 +285,8 @@ fir_stage::fir_stage(int up_, int down_, double rate_hz, double pass_hz, double 
       if (std::abs(branch[i]) > std::abs(branch[largest])) largest = i;
     }
     const int32_t fixed = branch[largest] + ((1 << kTapBits) - sum);
-    if (fixed < INT16_MIN || fixed > INT16_MAX) throw std::logic_error("resampler: tap out of range");
+    if (fixed < INT16_MIN || fixed > INT16_MAX)
+      throw std::logic_error("resampler: tap out of range");
     branch[largest] = static_cast<int16_t>(fixed);
     // Every partial sum is at most sum|taps| * 32768, plus the rounding term: must fit int32.
     int64_t abs_sum = 0;
@@ -308,8 +316,8 @@ size_t fir_stage::run(const int16_t* in, size_t n_in, int16_t* out) noexcept {
     std::memcpy(buf.data() + history, in, chunk * sizeof(int16_t));
     if (l > 1) {
       if constexpr (kSimd) {
-        HWY_DYNAMIC_DISPATCH(up_impl)(buf.data(), history, chunk, taps.data(), branch_len, stride, l,
-                                      out + written);
+        HWY_DYNAMIC_DISPATCH(up_impl)
+        (buf.data(), history, chunk, taps.data(), branch_len, stride, l, out + written);
       } else {
         scalar_up(buf.data(), history, chunk, taps.data(), branch_len, stride, l, out + written);
       }
@@ -320,8 +328,8 @@ size_t fir_stage::run(const int16_t* in, size_t n_in, int16_t* out) noexcept {
       if (skip < chunk) {
         const size_t count = (chunk - skip + m - 1) / m;
         if constexpr (kSimd) {
-          HWY_DYNAMIC_DISPATCH(down_impl)(buf.data(), history + skip, count, m, taps.data(),
-                                          branch_len, out + written);
+          HWY_DYNAMIC_DISPATCH(down_impl)
+          (buf.data(), history + skip, count, m, taps.data(), branch_len, out + written);
         } else {
           scalar_down(buf.data(), history + skip, count, m, taps.data(), branch_len, out + written);
         }

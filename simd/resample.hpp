@@ -45,12 +45,12 @@ struct fir_stage {
 
   int up;
   int down;
-  int length = 0;          // prototype taps
-  int delay = 0;           // group delay, in output samples
-  size_t branch_len = 0;   // taps per branch (a multiple of 16)
-  size_t stride = 0;       // taps per branch in storage (zero padded to a multiple of 32)
-  size_t history = 0;      // inputs a window reaches back: branch_len - 1
-  size_t phase = 0;        // decimator: inputs since reset, mod M
+  int length = 0;             // prototype taps
+  int delay = 0;              // group delay, in output samples
+  size_t branch_len = 0;      // taps per branch (a multiple of 16)
+  size_t stride = 0;          // taps per branch in storage (zero padded to a multiple of 32)
+  size_t history = 0;         // inputs a window reaches back: branch_len - 1
+  size_t phase = 0;           // decimator: inputs since reset, mod M
   std::vector<int16_t> taps;  // branches, each reversed (oldest sample first)
   std::vector<int16_t> buf;   // history, the current chunk, slack
 };

@@ -109,13 +109,16 @@ void check_encoder(encode_fn encode, uint8_t (*ref)(const law_table&, int), cons
   size_t mismatches = 0;
   for (size_t k = 0; k < in.pcm.size(); ++k) {
     if (out[k] != ref(t, in.pcm[k])) {
-      if (++mismatches <= 5) FAIL_CHECK("x=" << in.pcm[k] << " got " << int(out[k]) << " want " << int(ref(t, in.pcm[k])));
+      if (++mismatches <= 5)
+        FAIL_CHECK("x=" << in.pcm[k] << " got " << int(out[k]) << " want "
+                        << int(ref(t, in.pcm[k])));
     }
   }
   CHECK(mismatches == 0);
 }
 
-void check_decoder(decode_fn decode, int16_t (*ref)(const law_table&, uint8_t), const law_table& t) {
+void check_decoder(decode_fn decode, int16_t (*ref)(const law_table&, uint8_t),
+                   const law_table& t) {
   const all_inputs in;
   std::vector<int16_t> out(in.codes.size());
   decode(in.codes.data(), out.data(), out.size());
@@ -195,16 +198,18 @@ TEST_CASE("SIMD G.711 equals its scalar twin for any length and alignment", "[si
         const auto pcm = tutti::simd::test::random_pcm(rng, n + offset);
         std::vector<uint8_t> codes(n + offset + 1, 0xA5);
         for (auto& c : codes) c = static_cast<uint8_t>(rng());
-        for (const auto& [simd_enc, scalar_enc] : {std::pair<encode_fn, encode_fn>{ulaw_encode, scalar::ulaw_encode},
-                                                   std::pair<encode_fn, encode_fn>{alaw_encode, scalar::alaw_encode}}) {
+        for (const auto& [simd_enc, scalar_enc] :
+             {std::pair<encode_fn, encode_fn>{ulaw_encode, scalar::ulaw_encode},
+              std::pair<encode_fn, encode_fn>{alaw_encode, scalar::alaw_encode}}) {
           // A sentinel byte past the end must survive.
           std::vector<uint8_t> got(n + offset + 1, 0xEE), want(n + offset + 1, 0xEE);
           simd_enc(pcm.data() + offset, got.data() + offset, n);
           scalar_enc(pcm.data() + offset, want.data() + offset, n);
           CHECK(got == want);
         }
-        for (const auto& [simd_dec, scalar_dec] : {std::pair<decode_fn, decode_fn>{ulaw_decode, scalar::ulaw_decode},
-                                                   std::pair<decode_fn, decode_fn>{alaw_decode, scalar::alaw_decode}}) {
+        for (const auto& [simd_dec, scalar_dec] :
+             {std::pair<decode_fn, decode_fn>{ulaw_decode, scalar::ulaw_decode},
+              std::pair<decode_fn, decode_fn>{alaw_decode, scalar::alaw_decode}}) {
           std::vector<int16_t> got(n + offset + 1, 0x7EEE), want(n + offset + 1, 0x7EEE);
           simd_dec(codes.data() + offset, got.data() + offset, n);
           scalar_dec(codes.data() + offset, want.data() + offset, n);

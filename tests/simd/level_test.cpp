@@ -19,7 +19,8 @@ using namespace tutti::simd;
 std::vector<int16_t> sine(double amplitude, double freq_hz, double rate_hz, size_t n) {
   std::vector<int16_t> v(n);
   for (size_t i = 0; i < n; ++i) {
-    v[i] = static_cast<int16_t>(std::lround(amplitude * std::sin(2 * std::numbers::pi * freq_hz * i / rate_hz)));
+    v[i] = static_cast<int16_t>(
+        std::lround(amplitude * std::sin(2 * std::numbers::pi * freq_hz * i / rate_hz)));
   }
   return v;
 }

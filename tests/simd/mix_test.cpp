@@ -23,7 +23,8 @@ using tutti::simd::test::random_pcm;
 // anywhere up to the documented bound of 65535 frames.
 std::vector<int32_t> random_sums(std::mt19937& rng, size_t n) {
   constexpr int32_t kBound = 65535 * 32767;
-  static constexpr int32_t kEdges[] = {-kBound, kBound, -32768, 32767, -32769, 32768, 0, -65536, 65535};
+  static constexpr int32_t kEdges[] = {-kBound, kBound, -32768, 32767, -32769,
+                                       32768,   0,      -65536, 65535};
   std::uniform_int_distribution<int32_t> near(-100000, 100000);
   std::uniform_int_distribution<int32_t> far(-kBound, kBound);
   std::uniform_int_distribution<int> pick(0, 15);
@@ -40,10 +41,13 @@ constexpr size_t kOffsets[] = {0, 1, 3};
 }  // namespace
 
 TEST_CASE("mix kernels give the exact saturated values", "[simd][mix]") {
-  const std::vector<int32_t> sum = {0, 100, -100, 32767, 32768, -32768, -32769, 100000, -100000, 40000};
+  const std::vector<int32_t> sum = {0,      100,    -100,   32767,   32768,
+                                    -32768, -32769, 100000, -100000, 40000};
   const std::vector<int16_t> own = {0, 100, 32767, -1, 1, 1, -1, 32767, -32768, 10000};
-  const std::vector<int16_t> minus = {0, 0, -32768, 32767, 32767, -32768, -32768, 32767, -32768, 30000};
-  const std::vector<int16_t> sat = {0, 100, -100, 32767, 32767, -32768, -32768, 32767, -32768, 32767};
+  const std::vector<int16_t> minus = {0,      0,      -32768, 32767,  32767,
+                                      -32768, -32768, 32767,  -32768, 30000};
+  const std::vector<int16_t> sat = {0,      100,    -100,  32767,  32767,
+                                    -32768, -32768, 32767, -32768, 32767};
   for_each_target([&](int64_t) {
     std::vector<int16_t> out(sum.size());
     mix_minus(sum.data(), own.data(), out.data(), sum.size());
@@ -80,7 +84,7 @@ TEST_CASE("gain_q12_from_db rounds and clamps", "[simd][mix]") {
   CHECK(gain_q12_from_db(0.0) == 4096);
   CHECK(gain_q12_from_db(20.0 * std::log10(0.5)) == 2048);
   CHECK(gain_q12_from_db(20.0 * std::log10(2.0)) == 8192);
-  CHECK(gain_q12_from_db(-6.0) == 2053);  // 4096 * 10^(-6/20) = 2052.9
+  CHECK(gain_q12_from_db(-6.0) == 2053);   // 4096 * 10^(-6/20) = 2052.9
   CHECK(gain_q12_from_db(24.0) == 64917);  // 4096 * 10^(24/20) = 64917.2
   CHECK(gain_q12_from_db(30.0) == 65535);  // 129527: clamped
   CHECK(gain_q12_from_db(-200.0) == 0);
@@ -122,7 +126,8 @@ TEST_CASE("SIMD mix kernels equal their scalar twins", "[simd][mix]") {
           scalar::add_saturate(want.data() + off, pcm.data() + off, n);
           CHECK(got == want);
         }
-        for (const int32_t gain : {0, 1, 2047, 2048, 4095, 4096, 4097, 8192, 32767, 32768, 65535, 70000}) {
+        for (const int32_t gain :
+             {0, 1, 2047, 2048, 4095, 4096, 4097, 8192, 32767, 32768, 65535, 70000}) {
           INFO("gain=" << gain);
           auto got = pcm, want = pcm;
           apply_gain(got.data() + off, n, gain);

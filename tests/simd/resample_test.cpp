@@ -32,7 +32,8 @@ std::vector<int16_t> run_frames(resampler& r, const std::vector<int16_t>& in, bo
   std::vector<int16_t> buf(r.max_output(frame));
   for (size_t i = 0; i < in.size(); i += frame) {
     const size_t n = std::min(frame, in.size() - i);
-    const size_t got = simd ? r.process(in.data() + i, n, buf.data()) : r.process_scalar(in.data() + i, n, buf.data());
+    const size_t got = simd ? r.process(in.data() + i, n, buf.data())
+                            : r.process_scalar(in.data() + i, n, buf.data());
     out.insert(out.end(), buf.begin(), buf.begin() + static_cast<long>(got));
   }
   return out;
@@ -41,7 +42,8 @@ std::vector<int16_t> run_frames(resampler& r, const std::vector<int16_t>& in, bo
 std::vector<int16_t> tone(double amplitude, double freq_hz, int rate_hz, size_t n) {
   std::vector<int16_t> v(n);
   for (size_t i = 0; i < n; ++i) {
-    v[i] = static_cast<int16_t>(std::lround(amplitude * std::sin(2 * std::numbers::pi * freq_hz * static_cast<double>(i) / rate_hz)));
+    v[i] = static_cast<int16_t>(std::lround(
+        amplitude * std::sin(2 * std::numbers::pi * freq_hz * static_cast<double>(i) / rate_hz)));
   }
   return v;
 }
@@ -73,7 +75,9 @@ tone_fit measure(const std::vector<int16_t>& y, size_t start, size_t n, double f
     residual += e * e;
   }
   const double in_power = in_amplitude * in_amplitude / 2.0;
-  const auto db = [&](double p) { return 10 * std::log10(std::max(p / static_cast<double>(n), 1e-30) / in_power); };
+  const auto db = [&](double p) {
+    return 10 * std::log10(std::max(p / static_cast<double>(n), 1e-30) / in_power);
+  };
   return {20 * std::log10(std::hypot(c, s) / in_amplitude), db(residual), db(total)};
 }
 
@@ -111,7 +115,8 @@ TEST_CASE("equal rates copy", "[simd][resample]") {
   CHECK(r.delay_samples() == 0);
 }
 
-TEST_CASE("filter taps: unity DC gain per branch and int32 sums cannot overflow", "[simd][resample]") {
+TEST_CASE("filter taps: unity DC gain per branch and int32 sums cannot overflow",
+          "[simd][resample]") {
   for (const auto [from, to] : kPairs) {
     INFO(from << " -> " << to);
     const resampler r(from, to);
@@ -179,7 +184,8 @@ TEST_CASE("passband is flat within 0.5 dB and images/aliases are 60 dB down", "[
   }
 }
 
-TEST_CASE("decimation: everything above the output Nyquist frequency is 60 dB down", "[simd][resample]") {
+TEST_CASE("decimation: everything above the output Nyquist frequency is 60 dB down",
+          "[simd][resample]") {
   constexpr double kAmp = 16384;
   for (const auto [from, to] : kPairs) {
     if (to > from) continue;
@@ -207,7 +213,8 @@ TEST_CASE("output does not depend on how the input is split into calls", "[simd]
     want.resize(whole.process(in.data(), in.size(), want.data()));
     CHECK(want.size() == in.size() * static_cast<size_t>(to) / static_cast<size_t>(from) +
                              (to < from && in.size() % static_cast<size_t>(from / to) ? 1 : 0));
-    for (const size_t piece : {size_t{1}, size_t{5}, size_t{7}, size_t{160}, size_t{961}, size_t{2000}}) {
+    for (const size_t piece :
+         {size_t{1}, size_t{5}, size_t{7}, size_t{160}, size_t{961}, size_t{2000}}) {
       INFO("pieces of " << piece);
       resampler r(from, to);
       std::vector<int16_t> got;

@@ -2,8 +2,8 @@
 // supported by this CPU, and random PCM with a share of edge values.
 #pragma once
 
-#include <catch2/catch.hpp>
 #include <hwy/targets.h>
+#include <catch2/catch.hpp>
 
 #include <cstdint>
 #include <random>
@@ -31,8 +31,8 @@ void for_each_target(Body&& body) {
 }
 
 // Lengths around the vector widths (8/16/32 lanes) and the 20 ms frame sizes.
-inline const std::vector<size_t> edge_lengths = {0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64,
-                                                 65, 159, 160, 161, 319, 320, 959, 960, 961};
+inline const std::vector<size_t> edge_lengths = {
+    0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 159, 160, 161, 319, 320, 959, 960, 961};
 
 // Random int16 where about one sample in four is an edge value.
 inline std::vector<int16_t> random_pcm(std::mt19937& rng, size_t n) {
