@@ -310,6 +310,7 @@ void engine::send(const tx_desc* tx, size_t n) noexcept {
     ++p.tx_sequence;
     p.tx_timestamp += rtp_clock_hz(fmt.codec) / 50;
     ++p.stats.tx_packets;
+    ++stats_.tx_rtp;
     p.tx_bytes += tx[i].len;
     tx_burst_[tx_pending_++] = pkt;
     if (tx_pending_ == burst) flush_tx();
@@ -371,7 +372,7 @@ void engine::send_rtcp(participant& p) noexcept {
 
 void engine::flush_tx() noexcept {
   if (tx_pending_ == 0) return;
-  stats_.tx_rtp += io_.tx_burst(tx_burst_, tx_pending_);
+  stats_.tx_packets += io_.tx_burst(tx_burst_, tx_pending_);
   tx_pending_ = 0;
 }
 

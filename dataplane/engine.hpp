@@ -46,7 +46,8 @@ struct engine_config {
 struct engine_stats {
   uint64_t rx_rtp = 0;                 // RTP packets put into jitter buffers
   uint64_t rx_rtcp = 0;                // RTCP packets (muxed) accepted
-  uint64_t tx_rtp = 0;                 // RTP packets handed to tx_burst
+  uint64_t tx_rtp = 0;                 // RTP packets built and queued for sending
+  uint64_t tx_packets = 0;             // packets (RTP and RTCP) the backend accepted
   uint64_t tx_no_buffer = 0;           // alloc_tx failed
   uint64_t tx_no_destination = 0;      // participant's address not known yet (latching)
   uint64_t ticks = 0;                  // conference ticks run

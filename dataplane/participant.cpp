@@ -31,9 +31,9 @@ uint32_t mix32(uint32_t x) {
 
 participant::participant(const participant_config& c, uint32_t mix_rate_hz)
     : config(c),
-      jitter(jitter_config_for(c.format)),
-      decoder(c.format.codec, mix_rate_hz),
       tx_sequence(static_cast<uint16_t>(mix32(c.ssrc))),
-      tx_timestamp(mix32(c.ssrc ^ 0x9e3779b9U)) {}
+      tx_timestamp(mix32(c.ssrc ^ 0x9e3779b9U)),
+      jitter(jitter_config_for(c.format)),
+      decoder(c.format.codec, mix_rate_hz) {}
 
 }  // namespace tutti::dp

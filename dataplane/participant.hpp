@@ -52,51 +52,53 @@ enum class frame_state : uint8_t {
   speech_undecoded,  // the packet's RFC 6464 level says speech; decoded only if it is mixed
 };
 
+// Field order is by temperature: what every packet and tick touches comes first, so a
+// tick over thousands of participants pulls in as few cache lines per participant as it
+// can; statistics and rarely used state follow; the big buffers come last.
 struct participant {
   explicit participant(const participant_config& c, uint32_t mix_rate_hz);
 
   participant_config config;
-  participant_stats stats;
-  jitter_buffer jitter;
-  audio_decoder decoder;
-  rtp_source_stats reception;        // RFC 3550 A.1/A.3/A.8 for RR and metrics
-  dtmf_tracker dtmf;
-  uint64_t rx_rtcp = 0;              // RTCP compounds accepted from it
-  rtcp_sr_log sent_reports;          // our last SRs, to compute RTT from its report blocks
-  uint32_t remote_ssrc = 0;          // SSRC of its RTP, for our report blocks
-  uint32_t rtt_us = 0;               // last round trip from RFC 3550 §6.4.1; 0: unknown
-  uint64_t last_rx_ns = 0;           // last RTP received (0: none yet)
-  bool timed_out = false;            // an rtp_timeout event was posted and not yet undone
-  uint32_t rtcp_countdown = 0;       // ticks until our next RTCP report
-  uint64_t tx_bytes = 0;             // RTP payload octets sent (SR octet count)
-
-  // Outgoing RTP header state: continuous across speaker/listener and forwarded/encoded
-  // switches (RFC 3550 §5.1: one SSRC, sequence +1 per packet, timestamp +20 ms).
-  uint16_t tx_sequence = 0;
-  uint32_t tx_timestamp = 0;
-  bool tx_started = false;
 
   // This tick.
   frame_state state = frame_state::silence;
   bool frame_is_whole_packet = false;  // payload below is one original 20 ms packet
-  const uint8_t* payload = nullptr;    // the packet behind `state`, valid during the tick
-  uint16_t payload_len = 0;
-  uint8_t level_dbov = 127;
   bool mixed = false;                  // a seated speaker with audio this tick
-
-  // Decoder continuity: whether it decoded the previous tick, and the last payload it was
-  // not fed, to warm it before decoding again (Opus state predicts from the past).
+  uint8_t level_dbov = 127;
+  int8_t encoder_slot = -1;            // speaker encoder of its output group while it has one
+  uint16_t payload_len = 0;
+  const uint8_t* payload = nullptr;    // the packet behind `state`, valid during the tick
   uint64_t last_decoded_tick = 0;      // conference tick number of its last decode
-  uint16_t skipped_len = 0;
-  uint8_t skipped_payload[256];
 
-  // Long packets (40/60 ms Opus) are decoded whole and played 20 ms per tick from here.
+  // Outgoing RTP header state: continuous across speaker/listener and forwarded/encoded
+  // switches (RFC 3550 §5.1: one SSRC, sequence +1 per packet, timestamp +20 ms).
+  uint16_t tx_sequence = 0;
+  bool tx_started = false;
+  bool timed_out = false;              // an rtp_timeout event was posted and not yet undone
+  uint32_t tx_timestamp = 0;
+  uint32_t rtcp_countdown = 0;         // ticks until our next RTCP report
+  uint32_t remote_ssrc = 0;            // SSRC of its RTP, for our report blocks
+  uint64_t last_rx_ns = 0;             // last RTP received (0: none yet)
+  uint64_t tx_bytes = 0;               // RTP payload octets sent (SR octet count)
+
+  participant_stats stats;
+  jitter_buffer jitter;
+  audio_decoder decoder;
+  rtp_source_stats reception;          // RFC 3550 A.1/A.3/A.8 for RR and metrics
+  dtmf_tracker dtmf;
+  uint64_t rx_rtcp = 0;                // RTCP compounds accepted from it
+  rtcp_sr_log sent_reports;            // our last SRs, to compute RTT from its report blocks
+  uint32_t rtt_us = 0;                 // last round trip from RFC 3550 §6.4.1; 0: unknown
+
+  // Decoder continuity: the last payload it was not fed, to warm it before decoding again
+  // (Opus state predicts from the past).
+  uint16_t skipped_len = 0;
   uint16_t carry_pos = 0;
   uint16_t carry_len = 0;
+  alignas(64) int16_t pcm[max_tick_samples];
+  uint8_t skipped_payload[256];
+  // Long packets (40/60 ms Opus) are decoded whole and played 20 ms per tick from here.
   int16_t carry[max_packet_samples];
-
-  int8_t encoder_slot = -1;  // speaker encoder of its output group while it has one
-  int16_t pcm[max_tick_samples];
 };
 
 }  // namespace tutti::dp

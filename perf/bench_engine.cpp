@@ -190,7 +190,7 @@ class engine_rig {
     for (uint32_t k = 0; k < warmup + periods; ++k) {
       if (k == warmup) {
         engine_.tick_times().reset();
-        tx_before = io_.stats().tx_packets;
+        tx_before = engine_.stats().tx_rtp;
         before = sum_conference_stats();
       }
       inject_period(k, now);
@@ -218,7 +218,7 @@ class engine_rig {
     r.tick_max_us = h.max_ns() / 1e3;
     r.period_p50_us = period_times.quantile_ns(0.50) / 1e3;
     r.period_p99_us = period_times.quantile_ns(0.99) / 1e3;
-    r.tx_packets = io_.stats().tx_packets - tx_before;
+    r.tx_packets = engine_.stats().tx_rtp - tx_before;  // RTP only: RTCP reports are extra
     r.expected_tx = uint64_t{periods} * r.participants;
     for (uint64_t d : engine_.stats().rx_drops) r.rx_dropped += d;
     const dp::conference_stats after = sum_conference_stats();
