@@ -1,6 +1,7 @@
 #include "control/media_service.hpp"
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,7 @@
 #include "control/config.hpp"
 #include "control/log.hpp"
 #include "dataplane/conference.hpp"
+#include "dataplane/io/dpdk.hpp"
 #include "dataplane/io/uring.hpp"
 #include "dataplane/worker.hpp"
 #include "simd/mix.hpp"
@@ -46,6 +48,9 @@ struct media_service::state {
   service_context& ctx;
   log_module log;
   doorbell bell;
+  // DPDK mode: the EAL and the port outlive the workers that poll its queues.
+  std::unique_ptr<dp::io::dpdk_eal> eal;
+  std::unique_ptr<dp::io::dpdk_port> port;
   std::vector<std::unique_ptr<dp::worker>> workers;
   std::unique_ptr<asio::posix::stream_descriptor> bell_fd;
   std::unordered_map<uint64_t, std::function<void(const dp::worker_message&)>> pending;
@@ -191,8 +196,6 @@ result<std::unique_ptr<media_service>, std::string> media_service::start(service
   const config& cfg = ctx.cfg;
   auto s = std::make_unique<state>(ctx);
   if (!s->bell.ok()) return fail(std::string("eventfd for the worker doorbell failed"));
-  if (cfg.io != io_backend::uring)
-    return fail(std::string("io = dpdk: the DPDK backend is not wired into tuttid yet; use io = uring"));
   in_addr media_addr{};
   if (inet_pton(AF_INET, cfg.media.c_str(), &media_addr) != 1)
     return fail("media: '" + cfg.media + "' is not an IPv4 address");
@@ -201,20 +204,50 @@ result<std::unique_ptr<media_service>, std::string> media_service::start(service
   if (s->free_ports.empty()) return fail(std::string("media_ports: the range holds no even port"));
   const uint32_t ports = static_cast<uint32_t>(s->free_ports.size());
 
-  for (uint32_t i = 0; i < std::max<uint32_t>(cfg.workers, 1); ++i) {
-    dp::io::uring_config uc;
-    uc.media_ip = ntohl(media_addr.s_addr);
-    uc.max_ports = std::min<uint32_t>(ports, 65535);
-    uc.rx_buffers = 8192;
-    uc.tx_buffers = 4096;
-    auto io = dp::io::uring_io::create(uc);
-    if (!io) return fail("worker " + std::to_string(i) + ": io_uring setup failed (error " +
-                         std::to_string(static_cast<int>(io.error())) + ")");
+  const uint32_t worker_count = std::max<uint32_t>(cfg.workers, 1);
+  if (cfg.io == io_backend::dpdk) {
+    // The EAL arguments choose the device (-a PCI, or --vdev); tuttid uses the first port,
+    // one RX/TX queue pair per worker, and owns the media address on it.
+    // EAL pins the calling thread to its main lcore; the control thread (and the workers it
+    // starts, which inherit it) keep the affinity they had.
+    cpu_set_t affinity;
+    sched_getaffinity(0, sizeof affinity, &affinity);
+    auto eal = dp::io::dpdk_eal::start(cfg.eal);
+    sched_setaffinity(0, sizeof affinity, &affinity);
+    if (!eal) return fail("dpdk: " + eal.error().describe());
+    s->eal = std::move(eal.value());
+    dp::io::dpdk_port_config pc;
+    pc.device = "0";
+    pc.queues = static_cast<uint16_t>(worker_count);
+    pc.ip = ntohl(media_addr.s_addr);
+    auto port = dp::io::dpdk_port::open(*s->eal, pc);
+    if (!port) return fail("dpdk: " + port.error().describe());
+    s->port = std::move(port.value());
+  }
+  for (uint32_t i = 0; i < worker_count; ++i) {
+    std::unique_ptr<dp::io::packet_io> io;
     dp::worker_config wc;
     wc.index = i;
     wc.engine.max_participants = ports;
     wc.ring_capacity = 4096;
-    auto w = std::make_unique<dp::worker>(wc, std::move(io.value()), s->bell);
+    if (cfg.io == io_backend::dpdk) {
+      auto q = dp::io::dpdk_io::open(*s->port, static_cast<uint16_t>(i));
+      if (!q) return fail("worker " + std::to_string(i) + ": " + q.error().describe());
+      io = std::move(q.value());
+      wc.busy_poll = true;  // a DPDK worker owns its core and never sleeps
+      wc.thread_init = [] { dp::io::dpdk_eal::register_thread(); };
+    } else {
+      dp::io::uring_config uc;
+      uc.media_ip = ntohl(media_addr.s_addr);
+      uc.max_ports = std::min<uint32_t>(ports, 65535);
+      uc.rx_buffers = 8192;
+      uc.tx_buffers = 4096;
+      auto u = dp::io::uring_io::create(uc);
+      if (!u) return fail("worker " + std::to_string(i) + ": io_uring setup failed (error " +
+                          std::to_string(static_cast<int>(u.error())) + ")");
+      io = std::move(u.value());
+    }
+    auto w = std::make_unique<dp::worker>(wc, std::move(io), s->bell);
     w->start();
     s->workers.push_back(std::move(w));
   }

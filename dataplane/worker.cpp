@@ -215,6 +215,7 @@ worker_snapshot worker::snapshot() const noexcept {
 }
 
 void worker::run() noexcept {
+  if (config_.thread_init) config_.thread_init();
   started_ns_ = monotonic_ns();
   engine_.start(started_ns_);
   uint64_t next_publish = started_ns_;

@@ -27,6 +27,7 @@ struct worker_config {
   bool busy_poll = false;       // never sleep (DPDK); else wait in the backend when idle
   size_t ring_capacity = 4096;  // commands in, messages out
   engine_config engine;
+  void (*thread_init)() = nullptr;  // run first on the worker thread (DPDK: register it)
 };
 
 // What the control thread may read of a running worker, published every 100 ms through a
