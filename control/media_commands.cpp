@@ -45,6 +45,9 @@ json::object to_json(const conference_info& c, bool with_participants) {
                  {"rate_hz", c.rate_hz},
                  {"speakers", c.speakers},
                  {"participants", c.participants.size()}};
+  size_t speaking = 0;
+  for (const auto& p : c.participants) speaking += p.speaking;
+  o["speaking"] = speaking;
   if (with_participants) {
     json::array a;
     for (const auto& p : c.participants) a.push_back(to_json(p));
