@@ -36,9 +36,9 @@ namespace {
 // A graceful stop that takes longer than this is forced (exit status 1).
 constexpr std::chrono::seconds shutdown_deadline{10};
 
-class daemon {
+class tuttid_process {
  public:
-  daemon(command_line cl, config cfg)
+  tuttid_process(command_line cl, config cfg)
       : cl_(std::move(cl)),
         cfg_(std::move(cfg)),
         logger_(logger_options{cfg_.log.format, cfg_.log.level, true}),
@@ -200,15 +200,17 @@ class daemon {
                            [this](metric_writer& w) { w.value({}, logger_.lines_written()); });
   }
 
+  // Declaration order is teardown order reversed: the registries and the logger outlive
+  // the io_context, whose destruction may drop handlers still holding command replies.
   command_line cl_;
   config cfg_;
   logger logger_;
   log_module log_;
+  command_registry commands_;
+  metrics_registry metrics_;
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer shutdown_timer_;
-  command_registry commands_;
-  metrics_registry metrics_;
   control_server control_;
   metrics_http metrics_http_;
   builtin_context builtins_;
@@ -247,7 +249,7 @@ int run_tuttid(int argc, const char* const* argv) {
   // Peers that vanish are errors on the socket, not a signal that kills the process.
   ::signal(SIGPIPE, SIG_IGN);
   try {
-    daemon d(std::move(*cl), std::move(*cfg));
+    tuttid_process d(std::move(*cl), std::move(*cfg));
     return d.run();
   } catch (const std::exception& e) {
     std::cerr << "tuttid: fatal: " << e.what() << "\n";
