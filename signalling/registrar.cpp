@@ -267,8 +267,11 @@ register_result registrar::handle(const message_view& req, const request_context
       b.updated_s = ctx.now_s;
     }
     size_t k = 0;
-    for (size_t i = 0; i < next.size(); ++i)
-      if (!remove[i]) next[k++] = std::move(next[i]);
+    for (size_t i = 0; i < next.size(); ++i) {
+      if (remove[i]) continue;
+      if (k != i) next[k] = std::move(next[i]);  // self-move would empty the strings
+      ++k;
+    }
     next.resize(k);
     if (next.size() > config_.max_bindings_per_aor)
       return fail(req, ctx, 403, "Too Many Contacts", register_reason::too_many_bindings);
