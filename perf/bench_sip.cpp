@@ -113,14 +113,13 @@ bool parse_size(std::string_view v, size_t& out) {
 
 int run_sip(std::span<const std::string_view> args) {
   options opt;
-  for (size_t i = 0; i < args.size(); ++i) {
+  for (size_t i = 0; i < args.size(); i += 2) {
     size_t* target = args[i] == "--users" ? &opt.users : args[i] == "--requests" ? &opt.requests
                      : args[i] == "--rounds" ? &opt.rounds : nullptr;
     if (!target || i + 1 == args.size() || !parse_size(args[i + 1], *target)) {
       std::fprintf(stderr, "usage: tutti-bench sip [--users N] [--requests N] [--rounds N]\n");
       return 2;
     }
-    ++i;
   }
   server s(opt.users);
   std::vector<uint32_t> cseq(opt.users, 1);
