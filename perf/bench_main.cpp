@@ -9,6 +9,7 @@
 #include "perf/bench_engine.hpp"
 #include "perf/bench_io.hpp"
 #include "perf/bench_kernels.hpp"
+#include "perf/bench_sip.hpp"
 
 namespace {
 
@@ -36,6 +37,8 @@ constexpr subcommand kSubcommands[] = {
     {"kernels", "simd/ kernels vs their scalar twins, ns per 20 ms frame", tutti::perf::run_kernels},
     {"io", "io_uring UDP send/receive cost per packet against sendmmsg/recvmmsg and epoll", run_io},
     {"dpdk", "DPDK backend on a net_ring virtual device: ns per packet and Mpps per lcore", run_dpdk},
+    {"sip", "REGISTER with digest auth in process: challenge and authorized paths per second",
+     tutti::perf::run_sip},
     {"engine", "media engine participants per core for a workload (--workload NAME)",
      tutti::perf::run_engine},
 };
