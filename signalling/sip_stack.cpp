@@ -23,8 +23,7 @@ bool sip_stack::counting_sender::send(const peer& to, std::string_view bytes) {
 }
 
 sip_stack::sip_stack(boost::asio::io_context& io, stack_settings settings)
-    : io_(io),
-      settings_(std::move(settings)),
+    : settings_(std::move(settings)),
       transport_(io, [this](const message_view& m, const peer& from) { on_message(m, from); }, settings_.limits),
       sender_(*this),
       transactions_(sender_, [] { return sip_clock::now(); }, settings_.timers),

@@ -114,7 +114,6 @@ class sip_stack {
   void rebuild_allow();
   void rearm();
 
-  boost::asio::io_context& io_;
   stack_settings settings_;
   transport transport_;
   counting_sender sender_;

@@ -197,7 +197,8 @@ transport::connection_ptr transport::add_connection(tcp::socket sock, const peer
 
 void transport::accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, tcp::socket sock) {
-    if (!open_ || ec == asio::error::operation_aborted) return;
+    // ec first: after close() the transport may already be gone.
+    if (ec == asio::error::operation_aborted || !open_) return;
     if (!ec) {
       if (conns_.size() >= limits_.max_connections) {
         ++counters_.dropped[static_cast<size_t>(drop_reason::connection_limit)];
@@ -279,7 +280,8 @@ bool transport::send_tcp(const peer& to, std::string_view bytes) {
   connection_ptr c;
   if (auto it = conns_.find(to.connection); to.connection != 0 && it != conns_.end()) c = it->second;
   if (!c)
-    if (auto it = by_remote_.find(remote_key(to.address, to.port)); it != by_remote_.end()) c = conns_[it->second];
+    if (auto it = by_remote_.find(remote_key(to.address, to.port)); it != by_remote_.end())
+      if (auto ci = conns_.find(it->second); ci != conns_.end()) c = ci->second;
   if (!c) {
     // RFC 3261 §18.2.2: the connection is gone, so open one to the received address and
     // sent-by port (the caller's peer says which).

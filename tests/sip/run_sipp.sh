@@ -53,8 +53,10 @@ if [ "$mode" = bench ]; then
     -trace_stat -stf "$tmp/stat.csv" -fd 1
   rc=$?
   tail -40 "$tmp/sipp.out" | grep -E "Successful call|Failed call|Call Rate|Elapsed" ; 
-  [ -f "$tmp/stat.csv" ] && tail -1 "$tmp/stat.csv" | tr ';' '\n' | head -0
   ctl call sip.status
+  # tuttid's CPU time (user + system clock ticks) over the whole run.
+  read -r -a st < "/proc/$pid/stat"
+  echo "tuttid cpu seconds: $(( (st[13] + st[14]) / $(getconf CLK_TCK) ))"
   echo "sipp exit: $rc"
   exit $rc
 fi
