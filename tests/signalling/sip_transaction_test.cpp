@@ -121,7 +121,8 @@ TEST_CASE("server transactions are keyed by branch, sent-by and method", "[signa
   // Same branch, other method (a CANCEL for an INVITE shares its branch).
   CHECK(r.layer.receive_request(parse(request("INVITE", "z9hG4bKc")), udp_peer()).what ==
         transaction_layer::request_match::kind::created);
-  auto cancel = parse(request("CANCEL", "z9hG4bKc"));
+  const std::string cancel_text = request("CANCEL", "z9hG4bKc");  // the view points into it
+  auto cancel = parse(cancel_text);
   CHECK(r.layer.receive_request(cancel, udp_peer()).what == transaction_layer::request_match::kind::created);
   REQUIRE(r.layer.find_invite(cancel) != nullptr);
   CHECK(r.layer.find_invite(cancel)->method() == sip_method::invite);
