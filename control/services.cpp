@@ -3,6 +3,7 @@
 #include "control/config.hpp"
 #include "control/log.hpp"
 #include "control/media_service.hpp"
+#include "control/sip_service.hpp"
 
 namespace tutti::ctl {
 
@@ -19,6 +20,11 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->media = std::move(media.value());
   register_media_commands(ctx, *s->media);
   s->stop_steps.push_back([m = s->media.get()](std::function<void()> done) { m->stop(std::move(done)); });
+  auto sip = sip_service::start(ctx);
+  if (!sip) return fail(sip.error());
+  s->sip = std::move(sip.value());
+  register_sip_commands(ctx, *s->sip);
+  s->stop_steps.push_back([p = s->sip.get()](std::function<void()> done) { p->stop(std::move(done)); });
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;
 }

@@ -28,6 +28,7 @@ class logger;
 class command_registry;
 class metrics_registry;
 class media_service;
+class sip_service;
 
 // What a service gets from the framework. All references outlive the services.
 struct service_context {
@@ -45,6 +46,7 @@ struct services {
   ~services();
   // Members in creation order.
   std::unique_ptr<media_service> media;   // dataplane/ workers behind dataplane/api.hpp
+  std::unique_ptr<sip_service> sip;       // signalling/ SIP stack (UDP + TCP on cfg.sip)
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
   std::vector<std::function<void(std::function<void()> done)>> stop_steps;

@@ -1,0 +1,85 @@
+#!/bin/bash
+# SIPp against a real tuttid on ephemeral ports: the OPTIONS scenario over UDP and TCP,
+# then the malformed-message scenario, then OPTIONS again (still alive), then sip.status
+# must show the malformed drops. Exit 0 only if every step passed.
+#
+# usage: run_sipp.sh TUTTID TUTTICTL [SIPP]
+#   RATE=5000 SECONDS_=30 run_sipp.sh ... bench   : the OPTIONS-rate measurement instead
+set -u
+tuttid=$1
+tuttictl=$2
+sipp=${3:-sipp}
+mode=${4:-test}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Ports chosen at run time: bind to port 0 and take what the kernel gave (never 5060).
+free_port() {
+  python3 -c 'import socket
+u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",0)); p=u.getsockname()[1]
+t=socket.socket(); t.bind(("127.0.0.1",p)); print(p)'
+}
+sip_port=$(free_port)
+media_lo=$(free_port)
+media_hi=$((media_lo + 1))
+
+"$tuttid" --sip "127.0.0.1:$sip_port" --control-socket "$tmp/ctl.sock" --state-dir "$tmp" \
+  --media-ports "$media_lo-$media_hi" --metrics off --log-level warn >"$tmp/tuttid.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
+if [ ! -S "$tmp/ctl.sock" ]; then echo "tuttid did not start"; cat "$tmp/tuttid.out"; exit 1; fi
+
+ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
+
+run_sipp() {  # scenario transport extra-args...
+  local sf=$1 tr=$2
+  shift 2
+  local lp
+  lp=$(free_port)
+  (cd "$tmp" && "$sipp" -sf "$here/$sf" -t "$tr" -i 127.0.0.1 -p "$lp" \
+     -nostdin -trace_err -error_file "$tmp/sipp_err.log" "$@" "127.0.0.1:$sip_port" >"$tmp/sipp.out" 2>&1)
+}
+
+if [ "$mode" = bench ]; then
+  rate=${RATE:-5000}
+  secs=${SECONDS_:-30}
+  run_sipp options.xml u1 -r "$rate" -rp 1000 -m $((rate * secs)) -l 100000 -timeout $((secs + 30))s \
+    -trace_stat -stf "$tmp/stat.csv" -fd 1
+  rc=$?
+  tail -40 "$tmp/sipp.out" | grep -E "Successful call|Failed call|Call Rate|Elapsed" ; 
+  ctl call sip.status
+  # tuttid's CPU time (user + system clock ticks) over the whole run.
+  read -r -a st < "/proc/$pid/stat"
+  echo "tuttid cpu seconds: $(( (st[13] + st[14]) / $(getconf CLK_TCK) ))"
+  echo "sipp exit: $rc"
+  exit $rc
+fi
+
+fail=0
+step() {  # name command...
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; cat "$tmp/sipp.out" "$tmp/sipp_err.log" 2>/dev/null | tail -15; fail=1; fi
+}
+step "OPTIONS over UDP (50 calls)" run_sipp options.xml u1 -m 50 -r 50 -timeout 20s
+step "OPTIONS over TCP (50 calls)" run_sipp options.xml t1 -m 50 -r 50 -timeout 20s
+step "malformed requests over UDP" run_sipp malformed.xml u1 -m 1 -timeout 20s
+step "OPTIONS still answered" run_sipp options.xml u1 -m 5 -timeout 20s
+status=$(ctl call sip.status)
+echo "$status"
+check() { echo "$status" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($1) else 1)"; }
+step "sip.status counts OPTIONS" check "r['requests'].get('OPTIONS',0) >= 106"
+step "sip.status counts the two drops" check "r['malformed'].get('missing_mandatory_header',0) == 1 and r['malformed'].get('malformed_via',0) == 1"
+step "sip.status counts the answered ones" check "r['malformed_answered'] == 2"
+kill -TERM "$pid"
+wait "$pid"
+st=$?
+pid=
+step "tuttid stops cleanly" test "$st" = 0
+exit $fail
