@@ -90,6 +90,7 @@ void rtp_receiver::on_packet(uint32_t i, const uint8_t* data, uint32_t len, uint
   const dp::rtp_view& r = *parsed;
   int64_t ext;
   int64_t ts_ext;
+  int64_t rel_transit = 0;  // transit relative to the stream's first
   if (!s.started || r.ssrc != s.ssrc) {
     // A new stream (RFC 3550 §8.2: a new SSRC) continues the numbering where the old one ended.
     // Its timestamps are unrelated to the old ones: place them so that transit carries on.
@@ -109,6 +110,7 @@ void rtp_receiver::on_packet(uint32_t i, const uint8_t* data, uint32_t len, uint
     s.seen_bits = 1;
     s.last_ts = r.timestamp;
     s.ts_ext = ts_ext;
+    rel_transit = s.last_transit_ns - s.first_transit_ns;
   } else {
     // Signed distance from the highest sequence number so far (wraps at 2^16).
     const auto d = static_cast<int16_t>(static_cast<uint16_t>(r.sequence - s.last_seq16));
@@ -128,15 +130,17 @@ void rtp_receiver::on_packet(uint32_t i, const uint8_t* data, uint32_t len, uint
     }
     const int64_t transit = static_cast<int64_t>(arrival_ns) - static_cast<int64_t>(double(ts_ext) * ns_per_tick_);
     int64_t delta = transit - s.last_transit_ns;
-    if (delta > jump_ns || delta < -jump_ns) {
+    if (d > 0 && (delta > jump_ns || delta < -jump_ns)) {
       // The sender moved its timestamps: keep the drift reference continuous across it.
       s.first_transit_ns += delta;
       ++s.timestamp_jumps;
       delta = 0;
     }
-    // RFC 3550 §A.8: J += (|D| - J) / 16.
+    // RFC 3550 §A.8: J += (|D| - J) / 16. A late (reordered) packet counts, but the next
+    // in-order one is compared with the last in-order one, so one late packet is one sample.
     s.jitter_ns += (std::fabs(double(delta)) - s.jitter_ns) / 16.0;
-    s.last_transit_ns = transit;
+    rel_transit = transit - s.first_transit_ns;
+    if (d > 0) s.last_transit_ns = transit;
   }
   if (arrival_ns < window_start_ns_ || arrival_ns >= window_end_ns_) return;
 
@@ -151,7 +155,7 @@ void rtp_receiver::on_packet(uint32_t i, const uint8_t* data, uint32_t len, uint
   jitter_sample(s.jitter_ns);
   const uint64_t since = arrival_ns - window_start_ns_;
   int64_t& floor = drift_min_[size_t{i} * drift_bins_ + since / drift_bin_ns];
-  floor = std::min(floor, s.last_transit_ns - s.first_transit_ns);
+  floor = std::min(floor, rel_transit);
   ++per_second_[size_t{i} * seconds_ + since / 1'000'000'000];
   if (keep_) keep(i, ext, r.payload, r.payload_len);
 }

@@ -192,7 +192,7 @@ std::optional<rtpgen_config> parse_rtpgen_args(int argc, const char* const* argv
   po::options_description timing("Timing");
   timing.add_options()
       ("seconds", po::value(&c.seconds)->default_value(c.seconds), "sending time; the run then stops by itself")
-      ("warmup", po::value(&c.warmup_s)->default_value(c.warmup_s), "first seconds not measured")
+      ("warmup", po::value(&c.warmup_s)->default_value(c.warmup_s), "first seconds not measured (at most a third of --seconds unless given)")
       ("drain", po::value(&c.drain_s)->default_value(c.drain_s, "0.3"), "receiving time after the last send")
       ("batches", po::value(&c.batches)->default_value(c.batches), "send batches per 20 ms period");
   po::options_description where("Where it goes");
@@ -251,6 +251,8 @@ std::optional<rtpgen_config> parse_rtpgen_args(int argc, const char* const* argv
   in_range("--complexity", c.complexity, 0, 10);
   in_range("--bitrate", c.bitrate_bps, 6000, 510000);
   in_range("--seconds", c.seconds, 0.1, 86400.0);
+  // The default warm-up shrinks for short runs; one given explicitly must fit.
+  if (vm["warmup"].defaulted()) c.warmup_s = std::min(c.warmup_s, c.seconds / 3);
   in_range("--warmup", c.warmup_s, 0.0, c.seconds * 0.9);
   in_range("--drain", c.drain_s, 0.0, 10.0);
   in_range("--batches", c.batches, 1u, 1000u);
