@@ -101,9 +101,10 @@ udp_run_result run_udp(const rtpgen_config& c, const run_timeline& t, rtp_sender
       window_closed = true;
       if (hooks.window_end) hooks.window_end();
     }
-    if (c.progress && now >= next_progress) {
+    if (now >= next_progress) {
       const uint64_t sent = ring.stats().sent, received = rx.received();
-      std::fprintf(stderr, "rtpgen: %4.0f s  sent %llu (%llu/s)  received %llu (%llu/s)  send errors %llu  wake lag p99 %.2f ms\n",
+      if (c.progress)
+        std::fprintf(stderr, "rtpgen: %4.0f s  sent %llu (%llu/s)  received %llu (%llu/s)  send errors %llu  wake lag p99 %.2f ms\n",
                    double(now - t.start_ns) / 1e9, static_cast<unsigned long long>(sent),
                    static_cast<unsigned long long>(sent - last_sent), static_cast<unsigned long long>(received),
                    static_cast<unsigned long long>(received - last_received),

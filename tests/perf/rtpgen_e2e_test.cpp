@@ -183,6 +183,8 @@ void check_clean(const json::object& result, uint32_t participants) {
   CHECK(totals.at("sent").to_number<int64_t>() == participants * 150);  // 3 s of 20 ms
   CHECK(totals.at("send_errors").to_number<int64_t>() == 0);
   CHECK(totals.at("window_received").to_number<int64_t>() > 0);
+  // The generator sleeps between its send batches (20 a period), never spins.
+  CHECK(result.at("run").at("io_uring_enters").to_number<int64_t>() < 150 * 30 + 1000);
   CHECK(result.at("setup").at("conferences").to_number<int64_t>() == 1);
   CHECK(result.at("setup").at("teardown_ok").as_bool());
 }
