@@ -192,11 +192,11 @@ int run_network(const rtpgen_config& c_in, const voice_bank& voices, json::objec
       {"wake_lag_ms", json::object{{"p50", round_to(r.wake_lag.quantile_ns(0.5) / 1e6, 3)},
                                    {"p99", round_to(r.wake_lag.quantile_ns(0.99) / 1e6, 3)},
                                    {"max", round_to(r.wake_lag.max_ns() / 1e6, 3)}}}};
-  const uint64_t send_failures = r.io.send_errors + r.io.tx_no_buffer;
+  const uint64_t send_failures = r.io.send_errors + r.tx_no_buffer;
   out["totals"] = json::object{{"sent", r.io.sent},
                                {"send_errors", r.io.send_errors},
                                {"send_refused", r.io.send_refused},
-                               {"tx_no_buffer", r.io.tx_no_buffer},
+                               {"tx_no_buffer", r.tx_no_buffer},
                                {"dtx_gaps", r.dtx_skipped},
                                {"received", s.received},
                                {"window_received", s.window_received},
@@ -222,7 +222,7 @@ int run_network(const rtpgen_config& c_in, const voice_bank& voices, json::objec
     v.fail("arrivals drift " + std::to_string(s.drift_ms_per_s) + " ms/s later (a growing backlog; limit " +
            std::to_string(c.max_drift_ms_per_s) + ")");
   if (!s.drift_valid) v.warnings.emplace_back("window too short to measure drift (3 bins of 250 ms needed)");
-  if (r.io.sent && double(send_failures) >= double(r.queued + r.io.tx_no_buffer) * c.max_loss_pct / 100)
+  if (r.io.sent && double(send_failures) >= double(r.queued + r.tx_no_buffer) * c.max_loss_pct / 100)
     v.fail(std::to_string(send_failures) + " of our sends failed");
   if (r.wake_lag.quantile_ns(0.99) > 10'000'000)
     v.warnings.emplace_back("the generator woke over 10 ms late (p99): this machine is short of CPU");

@@ -78,7 +78,16 @@ udp_run_result run_udp(const rtpgen_config& c, const run_timeline& t, rtp_sender
       const uint64_t due = t.start_ns + period * rtp_period_ns + sender.phase_ns(next);
       if (due > now) break;
       uint32_t slot = 0;
-      if (uint8_t* buf = ring.tx_buffer(slot)) {
+      uint8_t* buf = ring.tx_buffer(slot);
+      if (!buf) {
+        // Every buffer is in a send not yet reaped (a long stall left many packets due at
+        // once): submit and reap, then try again.
+        ring.poll(0, sink);
+        buf = ring.tx_buffer(slot);
+      }
+      if (!buf) {
+        ++r.tx_no_buffer;
+      } else {
         const size_t len = sender.build(next, period, buf, ring.tx_capacity());
         if (len > 0) {
           ring.send(next, slot, static_cast<uint32_t>(len));

@@ -36,6 +36,7 @@ run_timeline make_timeline(const rtpgen_config& c, uint64_t start_ns) noexcept;
 struct udp_run_result {
   uint64_t queued = 0;           // sends handed to the ring
   uint64_t dtx_skipped = 0;      // periods a participant sent nothing (DTX)
+  uint64_t tx_no_buffer = 0;     // packets not sent: every send buffer was in flight
   uint64_t periods_done = 0;
   bool stopped_early = false;
   dp::latency_histogram wake_lag;  // how late each wake was against its grid point

@@ -213,10 +213,7 @@ bool udp_ring::start_receiving(std::string& err) {
 }
 
 uint8_t* udp_ring::tx_buffer(uint32_t& slot) noexcept {
-  if (tx_free_count_ == 0) {
-    ++stats_.tx_no_buffer;
-    return nullptr;
-  }
+  if (tx_free_count_ == 0) return nullptr;
   slot = tx_free_[--tx_free_count_];
   return tx_mem_.data() + size_t{slot} * cfg_.tx_buffer_bytes;
 }

@@ -39,7 +39,6 @@ struct udp_ring_stats {
   uint64_t sent = 0;           // sends the kernel completed
   uint64_t send_errors = 0;    // sends the kernel failed (ECONNREFUSED included)
   uint64_t send_refused = 0;   // of those: ECONNREFUSED (nobody listened at the peer port)
-  uint64_t tx_no_buffer = 0;   // tx_buffer() found every buffer in flight
   uint64_t received = 0;       // datagrams handed to the sink
   uint64_t rx_truncated = 0;   // longer than a receive buffer (dropped)
   uint64_t rx_errors = 0;      // receive completions with an error (re-armed)
