@@ -140,9 +140,10 @@ int run_network(const rtpgen_config& c_in, const voice_bank& voices, json::objec
     setup = std::make_unique<control_setup>(c.setup_socket);
     tv.pid = setup->tuttid_pid();
     try {
+      const uint32_t media_ip = setup->media_ip();
       const auto ports = setup->create(c, [&](uint32_t i) { return ring.local_port(i); });
       c.targets.clear();
-      for (uint16_t p : ports) c.targets.push_back({0x7f000001, p});
+      for (uint16_t p : ports) c.targets.push_back({media_ip, p});
     } catch (...) {
       std::string ignored;
       setup->teardown(ignored);

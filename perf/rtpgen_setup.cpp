@@ -102,14 +102,29 @@ std::vector<uint16_t> control_setup::create(const rtpgen_config& c,
   return ports;
 }
 
-int64_t control_setup::tuttid_pid() {
-  try {
-    const json::value r = call("status", {});
-    if (const json::value* p = r.is_object() ? r.as_object().if_contains("pid") : nullptr; p && p->is_number())
-      return p->to_number<int64_t>();
-  } catch (const std::exception&) {
+const json::object& control_setup::status() {
+  if (!status_) {
+    status_.emplace();
+    try {
+      json::value r = call("status", {});
+      if (r.is_object()) *status_ = std::move(r.as_object());
+    } catch (const std::exception&) {
+    }
   }
-  return 0;
+  return *status_;
+}
+
+int64_t control_setup::tuttid_pid() {
+  const json::value* p = status().if_contains("pid");
+  return p && p->is_number() ? p->to_number<int64_t>() : 0;
+}
+
+uint32_t control_setup::media_ip() {
+  const json::value* cfg = status().if_contains("config");
+  const json::value* media = cfg && cfg->is_object() ? cfg->as_object().if_contains("media") : nullptr;
+  if (media && media->is_string())
+    if (auto e = parse_endpoint(std::string(media->as_string()) + ":1")) return e->ip;
+  return 0x7f000001;
 }
 
 json::array control_setup::workers() {

@@ -41,8 +41,9 @@ class control_setup {
   // returns the port each participant must send to. Throws std::runtime_error.
   std::vector<uint16_t> create(const rtpgen_config& c, const std::function<uint16_t(uint32_t)>& local_port);
 
-  // tuttid's pid (from `status`), 0 if it did not say.
+  // tuttid's pid and media address (from `status`); 0 and 127.0.0.1 if it did not say.
   int64_t tuttid_pid();
+  uint32_t media_ip();
   // The `workers` answer: per-worker load and counters; empty on failure.
   boost::json::array workers();
 
@@ -53,9 +54,11 @@ class control_setup {
 
  private:
   boost::json::value call(const std::string& cmd, const boost::json::object& args);
+  const boost::json::object& status();
 
   ctl::control_client client_;
   std::vector<std::string> conferences_;
+  std::optional<boost::json::object> status_;
 };
 
 }  // namespace tutti::perf

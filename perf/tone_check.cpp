@@ -16,7 +16,8 @@ namespace {
 
 constexpr uint32_t window_frames = 5;       // 100 ms
 constexpr uint32_t settle_frames = 10;      // 200 ms for an Opus decoder to settle
-constexpr uint32_t max_concealed_run = 50;  // a longer gap is not filled
+constexpr int64_t max_concealed_run = 10;   // frames filled per gap at most
+constexpr int64_t max_concealed = 60;       // and in all (what the receiver keeps)
 constexpr int max_opus_frame = 5760;        // 120 ms at 48 kHz
 
 struct opus_decoder_deleter {
@@ -76,10 +77,13 @@ decoded_audio decode_payloads(dp::codec_id codec, std::span<const kept_payload> 
       append(frame.data(), out.samples_per_frame, true);
     }
   };
+  int64_t budget = max_concealed;
   for (size_t k = 0; k < payloads.size(); ++k) {
     if (k > 0) {
       const int64_t gap = payloads[k].sequence - payloads[k - 1].sequence - 1;
-      for (int64_t g = 0; g < std::min<int64_t>(gap, max_concealed_run); ++g) conceal();
+      const int64_t fill = std::min({gap, max_concealed_run, budget});
+      for (int64_t g = 0; g < fill; ++g) conceal();
+      budget -= std::max<int64_t>(fill, 0);
     }
     const auto& p = payloads[k].payload;
     if (dec) {

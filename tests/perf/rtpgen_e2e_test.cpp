@@ -213,6 +213,14 @@ TEST_CASE("tutti-rtpgen against tuttid: five participants hear the other four", 
     check_clean(r.result, 5);
     check_tones(r.result, 5);
   }
+  SECTION("the check catches a mix that leaves talkers out (K = 3 of 5)") {
+    auto r = rtpgen(dir, {"--setup", d.socket, "--participants", "5", "--conf-size", "5", "--codec", "pcmu",
+                          "--audio", "tone", "--speakers", "3", "--seconds", "3", "--quiet"});
+    CHECK(r.status == 1);
+    CHECK_FALSE(r.result.at("pass").as_bool());
+    CHECK_FALSE(r.result.at("tone_check").at("pass").as_bool());
+    CHECK(r.result.at("loss_pct").to_number<double>() < 0.1);  // packets flowed; the audio is wrong
+  }
   // Whatever the run, it leaves no conference behind.
   auto client = control_client::connect(d.socket);
   REQUIRE(client.ok());
