@@ -44,14 +44,31 @@ constexpr const char* usage_head =
     "\n";
 
 constexpr const char* json_help =
-    "\nJSON result fields: config; mode; setup {conferences, setup_ms, teardown_ok}; run\n"
-    "{window_s, generator_cpu_s, sender_lag_ms p50/p99/max}; totals {sent, send_errors,\n"
-    "received, expected, lost, duplicates, bad}; loss_pct; jitter_ms p50/p99/max (RFC 3550\n"
-    "interarrival jitter of every received packet); drift_ms_per_s (slope of arrival time\n"
-    "against the 20 ms cadence; positive: a growing backlog) and backlog_ms (growth over the\n"
-    "window); pps {min, max} (per participant, whole seconds); tone_check {pass, passed,\n"
-    "failed, ...}; tuttid {pid, worker_cpu_s, worker_cpu_fraction, us_per_participant_frame,\n"
-    "workers}; pass and fail_reasons; participants (per participant, with --detail or N <= 20).\n";
+    "\nJSON result (one object on stdout):\n"
+    "  config            the settings used; encode_ms: time to pre-encode the voices\n"
+    "  mode              udp or pcap\n"
+    "  setup             conferences, setup_ms, teardown_ok (with --setup)\n"
+    "  run               window_s (measured: --seconds minus --warmup), periods, generator_cpu_s,\n"
+    "                    io_uring_enters, wake_lag_ms p50/p99/max (how late the sender woke)\n"
+    "  totals            sent, send_errors, send_refused, tx_no_buffer, dtx_gaps; received (all),\n"
+    "                    window_received, expected (RTP sequence span in the window), lost,\n"
+    "                    duplicates, bad (not RTP), cadence_expected (50 pps x participants x\n"
+    "                    window), cadence_pct (window_received against it)\n"
+    "  loss_pct          lost / expected\n"
+    "  jitter_ms         p50/p99/max of the RFC 3550 interarrival jitter at each received packet\n"
+    "  drift_ms_per_s    slope of arrival time against the RTP timestamps' 20 ms cadence (null\n"
+    "                    when the window is under 750 ms); > 0: a growing backlog\n"
+    "  backlog_ms        how much later arrivals were at the end of the window than at its start\n"
+    "  pps               min/max packets a participant received in a whole second of the window\n"
+    "  tone_check        requested, pass, passed, failed, windows_min, worst_other_error_db,\n"
+    "                    least_own_rejection_db, unchecked_tones, failures (first 20)\n"
+    "  tuttid            pid, worker_cpu_s, worker_cpu_fraction, process_cpu_fraction,\n"
+    "                    us_per_participant_frame (worker CPU from /proc over the window),\n"
+    "                    workers_before / workers (the `workers` command before and after)\n"
+    "  pass              loss below --max-loss, everyone heard something, no drift above\n"
+    "                    --max-drift, our sends went out, tone check (if asked); fail_reasons\n"
+    "  warnings          e.g. the generator itself woke late (short of CPU)\n"
+    "  participants      per participant (with --detail, or when N <= 20)\n";
 
 dp::codec_id parse_codec(const std::string& s) {
   if (s == "pcmu" || s == "PCMU") return dp::codec_id::pcmu;

@@ -2,6 +2,9 @@
 // sends (sequence, timestamps, marker, levels, DTX), the pcap frames, and the io_uring
 // transport on loopback.
 #include <arpa/inet.h>
+#ifdef TUTTI_TEST_LIBPCAP
+#include <pcap/pcap.h>
+#endif
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -190,6 +193,23 @@ TEST_CASE("pcap frames carry valid IPv4 and UDP checksums", "[perf][rtpgen]") {
   CHECK(magic == 0xa1b23c4d);
   CHECK(sec == 1);
   CHECK(nsec == 520'000'000);
+#ifdef TUTTI_TEST_LIBPCAP
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_open_offline_with_tstamp_precision((dir / "x.pcap").c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  INFO(errbuf);
+  REQUIRE(p);
+  CHECK(pcap_datalink(p) == DLT_EN10MB);
+  pcap_pkthdr* h = nullptr;
+  const u_char* frame = nullptr;
+  REQUIRE(pcap_next_ex(p, &h, &frame) == 1);
+  CHECK(h->caplen == n);
+  CHECK(h->ts.tv_sec == 1);
+  CHECK(h->ts.tv_usec == 500'000'000);  // nanoseconds with PCAP_TSTAMP_PRECISION_NANO
+  CHECK(std::memcmp(frame, f, n) == 0);
+  REQUIRE(pcap_next_ex(p, &h, &frame) == 1);
+  CHECK(pcap_next_ex(p, &h, &frame) == PCAP_ERROR_BREAK);
+  pcap_close(p);
+#endif
 }
 
 namespace {
