@@ -331,7 +331,11 @@ void sqlite_store::close(std::function<void()> done) {
   {
     std::lock_guard lk(mu_);
     stop_ = true;
-    close_done_ = std::move(done);
+    // Holds work on io_ until `done` has run, so io_.run() waits for the drain.
+    close_done_ = [done = std::move(done), g = boost::asio::make_work_guard(io_)]() mutable {
+      done();
+      g.reset();
+    };
   }
   wcv_.notify_all();
   rcv_.notify_all();
