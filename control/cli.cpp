@@ -322,7 +322,9 @@ result<cli_request, std::string> parse_cli(int argc, const char* const* argv) {
     }
   }
   std::string_view picked;  // the API command an option picked
-  for (auto& [flag, v] : named) {
+  for (auto& n : named) {
+    const std::string& flag = n.first;  // (clang 14 cannot capture structured bindings)
+    const std::optional<std::string>& v = n.second;
     auto o = std::find_if(best->options.begin(), best->options.end(), [&](auto& x) { return x.flag == flag; });
     if (o == best->options.end())
       return fail("unknown option '" + flag + "' for '" + std::string(best->words) + "'");
