@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cctype>
+#include <cmath>
+#include <optional>
 #include <charconv>
 #include <cstdlib>
 #include <map>
@@ -15,18 +17,81 @@ namespace tutti::ctl {
 
 namespace json = boost::json;
 
+namespace {
+
+using t = cli_arg_type;
+
+cli_arg arg(std::string_view key, std::string_view metavar, cli_arg_type type = t::string, bool optional = false,
+            std::string_view choices = {}) {
+  return {key, metavar, type, optional, choices};
+}
+
+cli_option opt(std::string_view flag, std::string_view key, std::string_view metavar, cli_arg_type type = t::string,
+               bool required = false, std::string_view choices = {}, std::string_view api = {}) {
+  return {flag, key, metavar, type, required, choices, api};
+}
+
+cli_command part_command(std::string_view verb, std::string_view api, std::string_view help) {
+  return {verb, api, help, {arg("conf", "CONF"), arg("participant", "ID", t::integer)}, {}};
+}
+
+}  // namespace
+
 const std::vector<cli_command>& cli_commands() {
   static const std::vector<cli_command> table = {
-      {"status", "status", "show version, uptime, pid and the effective configuration", {}},
-      {"help", "help", "list every API command tuttid serves (use them with 'call')", {}},
+      {"status", "status", "show version, uptime, pid and the effective configuration", {}, {}},
+      {"help", "help", "list every API command tuttid serves (use them with 'call')", {}, {}},
       {"log level", "log.level", "show log levels, or set MODULE's level ('*': every module)",
-       {{"module", "MODULE", cli_arg_type::string, true, ""},
-        {"level", "LEVEL", cli_arg_type::string, true, "trace debug info warn error off"}}},
+       {arg("module", "MODULE", t::string, true), arg("level", "LEVEL", t::string, true, "trace debug info warn error off")},
+       {}},
       {"config reload", "config.reload",
-       "re-read the configuration file; apply live keys, list keys that need a restart", {}},
+       "re-read the configuration file; apply live keys, list keys that need a restart", {}, {}},
       {"call", "", "call any API command with JSON arguments",
-       {{"cmd", "CMD", cli_arg_type::string, false, "status help log.level config.reload"},
-        {"args", "JSON", cli_arg_type::json_object, true, ""}}},
+       {arg("cmd", "CMD", t::string, false, "status help log.level config.reload"),
+        arg("args", "JSON", t::json_object, true)},
+       {}},
+      {"stats", "stats", "a summary: workers, conferences, participants, users, messages", {}, {}},
+      {"workers", "workers", "per-worker load and counters", {}, {}},
+      // Media (control/media_commands.cpp).
+      {"conf create", "conf.create", "create a conference",
+       {arg("name", "NAME")},
+       {opt("--rate", "rate", "HZ", t::integer, false, "8000 16000 48000"), opt("--speakers", "speakers", "K", t::integer)}},
+      {"conf destroy", "conf.destroy", "destroy a conference and drop its participants", {arg("name", "NAME")}, {}},
+      {"conf list", "conf.list", "list conferences", {}, {}},
+      {"conf show", "conf.show", "show a conference and its participants", {arg("name", "NAME")}, {}},
+      {"conf add-rtp", "conf.add_rtp", "add a plain-RTP participant; answers its local port",
+       {arg("conf", "CONF")},
+       {opt("--remote", "remote", "IP:PORT", t::string, true), opt("--codec", "codec", "CODEC", t::string, true, "pcmu pcma opus"),
+        opt("--pt", "pt", "N", t::integer), opt("--level-ext", "level_ext", "ID", t::integer)}},
+      part_command("part mute", "part.mute", "stop mixing a participant"),
+      part_command("part unmute", "part.unmute", "mix a participant again"),
+      part_command("part deaf", "part.deaf", "send a participant nothing"),
+      part_command("part undeaf", "part.undeaf", "send a participant its mix again"),
+      part_command("part kick", "part.kick", "remove a participant from its conference"),
+      {"part gain", "", "gain on what a participant says (--in) or hears (--out)",
+       {arg("conf", "CONF"), arg("participant", "ID", t::integer)},
+       {opt("--in", "db", "DB", t::number, false, {}, "part.gain_in"),
+        opt("--out", "db", "DB", t::number, false, {}, "part.gain_out")}},
+      // Store (control/store_service.cpp).
+      {"user add", "user.add", "add a user (only digest HA1s of the password are stored)",
+       {arg("name", "NAME")},
+       {opt("--password", "password", "P", t::string, true), opt("--display", "display_name", "NAME")}},
+      {"user del", "user.del", "delete a user, their buddy list and chat memberships", {arg("name", "NAME")}, {}},
+      {"user list", "user.list", "list users", {}, {}},
+      {"user passwd", "user.passwd", "set a user's password", {arg("name", "NAME")},
+       {opt("--password", "password", "P", t::string, true)}},
+      {"buddy add", "buddy.add", "put BUDDY on USER's buddy list", {arg("user", "USER"), arg("buddy", "BUDDY")}, {}},
+      {"buddy del", "buddy.del", "take BUDDY off USER's buddy list", {arg("user", "USER"), arg("buddy", "BUDDY")}, {}},
+      {"buddy list", "buddy.list", "show USER's buddy list", {arg("user", "USER")}, {}},
+      {"chat create", "chat.create", "create a chat room with its members",
+       {arg("room", "ROOM"), arg("members", "USER", t::list)}, {}},
+      {"chat list", "chat.list", "list chat rooms", {}, {}},
+      {"chat show", "chat.show", "show a chat room and its members", {arg("room", "ROOM")}, {}},
+      {"chat send", "chat.send", "store a message in a room; answers its sequence number",
+       {arg("room", "ROOM"), arg("body", "TEXT", t::text)}, {opt("--from", "from", "USER", t::string, true)}},
+      {"chat history", "chat.history", "a room's messages, oldest first",
+       {arg("room", "ROOM")},
+       {opt("--after", "after", "N", t::integer), opt("--limit", "limit", "N", t::integer)}},
   };
   return table;
 }
@@ -44,6 +109,14 @@ std::vector<std::string_view> split_words(std::string_view s) {
   return v;
 }
 
+std::string arg_usage(const cli_arg& a) {
+  std::string s(a.metavar);
+  if (a.type == cli_arg_type::list || a.type == cli_arg_type::text) s += "...";
+  return s;
+}
+
+std::string option_usage(const cli_option& o) { return std::string(o.flag) + " " + std::string(o.metavar); }
+
 std::string usage_line(const cli_command& c) {
   std::string s = "tuttictl [OPTIONS] " + std::string(c.words);
   size_t optional = 0;
@@ -53,10 +126,61 @@ std::string usage_line(const cli_command& c) {
       s += '[';
       ++optional;
     }
-    s += a.metavar;
+    s += arg_usage(a);
   }
   s.append(optional, ']');
+  std::string picks;  // options that pick the API command: one of them
+  for (auto& o : c.options) {
+    if (!o.api.empty()) {
+      picks += picks.empty() ? "" : " | ";
+      picks += option_usage(o);
+    } else if (o.required) {
+      s += " " + option_usage(o);
+    } else {
+      s += " [" + option_usage(o) + "]";
+    }
+  }
+  if (!picks.empty()) s += " (" + picks + ")";
   return s;
+}
+
+// Every command option flag in the table: these take a value wherever they appear.
+bool is_command_flag(std::string_view flag) {
+  for (auto& c : cli_commands())
+    for (auto& o : c.options)
+      if (o.flag == flag) return true;
+  return false;
+}
+
+// A word as an argument of `type` ("KEY" names it in errors).
+result<json::value, std::string> convert(cli_arg_type type, std::string_view metavar, const std::string& v) {
+  switch (type) {
+    case cli_arg_type::integer: {
+      int64_t n = 0;
+      auto res = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (v.empty() || res.ec != std::errc() || res.ptr != v.data() + v.size())
+        return fail(std::string(metavar) + " must be an integer, not '" + v + "'");
+      return json::value(n);
+    }
+    case cli_arg_type::number: {
+      double d = 0;
+      auto res = std::from_chars(v.data(), v.data() + v.size(), d);
+      if (v.empty() || res.ec != std::errc() || res.ptr != v.data() + v.size() || !std::isfinite(d))
+        return fail(std::string(metavar) + " must be a number, not '" + v + "'");
+      return json::value(d);
+    }
+    case cli_arg_type::json_object: {
+      std::error_code ec;
+      json::value j = json::parse(v, ec);
+      if (ec || !j.is_object()) return fail(std::string(metavar) + " must be a JSON object, like '{\"key\":1}'");
+      return j;
+    }
+    case cli_arg_type::string:
+    case cli_arg_type::list:
+    case cli_arg_type::text:
+      break;
+  }
+  return json::value(json::string(v));
 }
 
 }  // namespace
@@ -96,6 +220,10 @@ std::string cli_command_usage(const cli_command& c) {
   if (!c.api.empty()) s += "API command: " + std::string(c.api) + "\n";
   for (auto& a : c.args)
     if (!a.choices.empty()) s += std::string(a.metavar) + ": " + std::string(a.choices) + "\n";
+  for (auto& o : c.options) {
+    if (!o.api.empty()) s += std::string(o.flag) + ": API command " + std::string(o.api) + "\n";
+    if (!o.choices.empty()) s += std::string(o.flag) + " " + std::string(o.metavar) + ": " + std::string(o.choices) + "\n";
+  }
   return s;
 }
 
@@ -107,6 +235,7 @@ result<cli_request, std::string> parse_cli(int argc, const char* const* argv) {
     r.socket = default_control_socket();
 
   std::vector<std::string> pos;
+  std::vector<std::pair<std::string, std::optional<std::string>>> named;  // command options, in order
   bool options_done = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -136,6 +265,8 @@ result<cli_request, std::string> parse_cli(int argc, const char* const* argv) {
           sec < 1 || sec > 86400)
         return fail(std::string("--timeout needs a number of seconds (1-86400)"));
       r.timeout_ms = sec * 1000;
+    } else if (auto flag = a.substr(0, a.find('=')); is_command_flag(flag)) {
+      named.emplace_back(std::string(flag), value(flag));
     } else {
       return fail("unknown option '" + std::string(a) + "'");
     }
@@ -167,37 +298,54 @@ result<cli_request, std::string> parse_cli(int argc, const char* const* argv) {
   if (r.help) return r;
   std::vector<std::string> given(pos.begin() + static_cast<ptrdiff_t>(best_words), pos.end());
   size_t required = 0;
+  const bool rest = !best->args.empty() && (best->args.back().type == cli_arg_type::list ||
+                                            best->args.back().type == cli_arg_type::text);
   for (auto& a : best->args) required += !a.optional;
-  if (given.size() < required || given.size() > best->args.size())
+  if (given.size() < required || (!rest && given.size() > best->args.size()))
     return fail("usage: " + usage_line(*best));
 
   json::object args;
-  for (size_t i = 0; i < given.size(); ++i) {
+  for (size_t i = 0; i < given.size() && i < best->args.size(); ++i) {
     const cli_arg& spec = best->args[i];
-    const std::string& v = given[i];
-    switch (spec.type) {
-      case cli_arg_type::string:
-        args[spec.key] = v;
-        break;
-      case cli_arg_type::integer: {
-        int64_t n = 0;
-        auto res = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (v.empty() || res.ec != std::errc() || res.ptr != v.data() + v.size())
-          return fail(std::string(spec.metavar) + " must be an integer, not '" + v + "'");
-        args[spec.key] = n;
-        break;
-      }
-      case cli_arg_type::json_object: {
-        std::error_code ec;
-        json::value j = json::parse(v, ec);
-        if (ec || !j.is_object())
-          return fail(std::string(spec.metavar) + " must be a JSON object, like '{\"key\":1}'");
-        args[spec.key] = std::move(j);
-        break;
-      }
+    if (spec.type == cli_arg_type::list) {
+      json::array list;
+      for (size_t k = i; k < given.size(); ++k) list.emplace_back(given[k]);
+      args[spec.key] = std::move(list);
+    } else if (spec.type == cli_arg_type::text) {
+      std::string text;
+      for (size_t k = i; k < given.size(); ++k) text += (k > i ? " " : "") + given[k];
+      args[spec.key] = text;
+    } else {
+      auto v = convert(spec.type, spec.metavar, given[i]);
+      if (!v) return fail(v.error());
+      args[spec.key] = std::move(v.value());
     }
   }
-  if (best->api.empty()) {
+  std::string_view picked;  // the API command an option picked
+  for (auto& n : named) {
+    const std::string& flag = n.first;  // (clang 14 cannot capture structured bindings)
+    const std::optional<std::string>& v = n.second;
+    auto o = std::find_if(best->options.begin(), best->options.end(), [&](auto& x) { return x.flag == flag; });
+    if (o == best->options.end())
+      return fail("unknown option '" + flag + "' for '" + std::string(best->words) + "'");
+    if (!v) return fail(flag + " needs " + std::string(o->metavar));
+    if (args.contains(o->key) || (!o->api.empty() && !picked.empty()))
+      return fail("usage: " + usage_line(*best));
+    auto value = convert(o->type, o->flag, *v);
+    if (!value) return fail(value.error());
+    args[o->key] = std::move(value.value());
+    if (!o->api.empty()) picked = o->api;
+  }
+  bool picks = false;
+  for (auto& o : best->options) {
+    picks |= !o.api.empty();
+    if (o.required && !args.contains(o.key)) return fail("usage: " + usage_line(*best));
+  }
+  if (picks) {
+    if (picked.empty()) return fail("usage: " + usage_line(*best));
+    r.api = std::string(picked);
+    r.args = std::move(args);
+  } else if (best->api.empty()) {
     // `call CMD [JSON]`: the command and its arguments come from the line itself.
     r.api = std::string(args.at("cmd").get_string());
     if (auto* a = args.if_contains("args")) r.args = a->get_object();
@@ -215,6 +363,12 @@ namespace {
 std::string scalar_text(const json::value& v) {
   if (v.is_string()) return std::string(v.get_string());
   if (v.is_null()) return "-";
+  if (v.is_double()) {
+    // Shortest text that reads back the same: 0.5, 3, 1e+30 (Boost.JSON writes 5E-1).
+    char buf[32];
+    auto res = std::to_chars(buf, buf + sizeof buf, v.get_double());
+    return std::string(buf, res.ptr);
+  }
   return json::serialize(v);
 }
 
@@ -323,6 +477,20 @@ std::string bash_completion() {
       prefix += word;
     }
   }
+  // Command option flags, in table order, with the values completion offers for them.
+  std::vector<std::pair<std::string_view, std::string_view>> flags;
+  for (auto& c : cli_commands())
+    for (auto& o : c.options) {
+      auto f = std::find_if(flags.begin(), flags.end(), [&](auto& x) { return x.first == o.flag; });
+      if (f == flags.end()) flags.emplace_back(o.flag, o.choices);
+      else if (f->second.empty()) f->second = o.choices;
+    }
+  std::string valued = "--socket | --timeout";  // options whose next word is their value
+  std::string plain;                           // of those, the ones with nothing to offer
+  for (auto& [flag, choices] : flags) {
+    valued += " | " + std::string(flag);
+    if (choices.empty()) plain += (plain.empty() ? "" : " | ") + std::string(flag);
+  }
   std::string s =
       "# bash completion for tuttictl. Generated by `tuttictl --bash-completion` from the\n"
       "# command table in control/cli.cpp; a test keeps this file equal to that output.\n"
@@ -330,21 +498,38 @@ std::string bash_completion() {
       "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
       "  case $prev in\n"
       "    --socket) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
-      "    --timeout) return ;;\n"
+      "    --timeout) return ;;\n";
+  for (auto& [flag, choices] : flags)
+    if (!choices.empty())
+      s += "    " + std::string(flag) + ") COMPREPLY=($(compgen -W \"" + std::string(choices) +
+           "\" -- \"$cur\")); return ;;\n";
+  if (!plain.empty()) s += "    " + plain + ") return ;;\n";
+  s +=
       "  esac\n"
-      "  if [[ $cur == -* ]]; then\n"
-      "    COMPREPLY=($(compgen -W \"--socket --json --timeout --help\" -- \"$cur\"))\n"
-      "    return\n"
-      "  fi\n"
       "  local -a pos=()\n"
       "  local i\n"
       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
       "    case ${COMP_WORDS[i]} in\n"
-      "      --socket | --timeout) ((i++)) ;;\n"
+      "      " + valued + ") ((i++)) ;;\n"
       "      -*) ;;\n"
       "      *) pos+=(\"${COMP_WORDS[i]}\") ;;\n"
       "    esac\n"
       "  done\n"
+      "  if [[ $cur == -* ]]; then\n"
+      "    local opts=\"--socket --json --timeout --help\"\n"
+      "    case \"${pos[*]} \" in\n";
+  for (auto& c : cli_commands()) {
+    if (c.options.empty()) continue;
+    std::string list;
+    for (auto& o : c.options) list.append(" ").append(o.flag);
+    // Appended piecewise: g++ 12 warns falsely (-Wrestrict) on chained operator+ here.
+    s.append("      \"").append(c.words).append(" \"*) opts+=\"").append(list).append("\" ;;\n");
+  }
+  s +=
+      "    esac\n"
+      "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+      "    return\n"
+      "  fi\n"
       "  local words=\n"
       "  case \"${pos[*]}\" in\n";
   for (auto& [prefix, words] : next) {

@@ -19,7 +19,14 @@
 
 namespace tutti::ctl {
 
-enum class cli_arg_type : uint8_t { string, integer, json_object };
+enum class cli_arg_type : uint8_t {
+  string,
+  integer,
+  number,       // a JSON number (integer or not): gains in dB
+  json_object,
+  list,         // this and every later word, as an array of strings (last positional only)
+  text,         // this and every later word joined by spaces, as one string (last positional only)
+};
 
 // One positional argument of a CLI command, sent as args[key].
 struct cli_arg {
@@ -30,11 +37,26 @@ struct cli_arg {
   std::string_view choices;  // space-separated values offered by completion, if known
 };
 
+// One named option of a CLI command (`--rate HZ` or `--rate=HZ`), sent as args[key]. Every
+// command option takes a value.
+struct cli_option {
+  std::string_view flag;     // "--rate"
+  std::string_view key;      // JSON member name
+  std::string_view metavar;  // HZ
+  cli_arg_type type = cli_arg_type::string;  // string, integer or number
+  bool required = false;
+  std::string_view choices;  // space-separated values offered by completion, if known
+  // Non-empty: this option picks the API command (`part gain --in DB` -> part.gain_in);
+  // a command with such options needs exactly one of them.
+  std::string_view api;
+};
+
 struct cli_command {
   std::string_view words;  // what the operator types: "log level"
-  std::string_view api;    // the API command: "log.level"; empty for `call`
+  std::string_view api;    // the API command: "log.level"; empty for `call` and option-picked
   std::string_view help;
   std::vector<cli_arg> args;
+  std::vector<cli_option> options;
 };
 
 // The table.
@@ -53,8 +75,8 @@ struct cli_request {
   boost::json::object args;
 };
 
-// Parses tuttictl's argv; a usage error message on failure. Options may appear anywhere
-// before a `--`.
+// Parses tuttictl's argv; a usage error message on failure. Global and command options
+// may appear anywhere before a `--`.
 result<cli_request, std::string> parse_cli(int argc, const char* const* argv);
 
 // `tuttictl --help`: global options and every command.
@@ -63,7 +85,8 @@ std::string cli_usage();
 std::string cli_command_usage(const cli_command& c);
 
 // A result as text: scalars as aligned "key  value" lines (nested objects flattened to
-// dotted keys), arrays of objects as tables with a header row.
+// dotted keys), arrays of objects as tables with a header row; numbers as written by a
+// person (0.5, not 5E-1).
 std::string render_human(const boost::json::value& result);
 
 // The bash completion script for tuttictl, generated from the table.

@@ -4,11 +4,46 @@
 #include "control/log.hpp"
 #include "control/media_service.hpp"
 #include "control/sip_service.hpp"
+#include "control/store_service.hpp"
+#include "control/commands.hpp"
+
+#include <boost/json.hpp>
 
 namespace tutti::ctl {
 
 services::services() = default;
 services::~services() = default;
+
+namespace {
+
+// `stats`: one summary across services for operators (tuttictl stats).
+void register_stats_command(service_context& ctx, services& s) {
+  ctx.commands.register_command(
+      "stats",
+      [&s](const boost::json::object&) -> command_result {
+        uint64_t participants = 0, rx = 0, tx = 0, dropped = 0;
+        auto confs = s.media->conferences();
+        for (auto& c : confs) participants += c.participants.size();
+        auto workers = s.media->workers();
+        for (auto& w : workers) {
+          rx += w.snapshot.rx_rtp;
+          tx += w.snapshot.tx_rtp;
+          dropped += w.snapshot.rx_dropped + w.snapshot.io_rx_dropped;
+        }
+        return boost::json::value(boost::json::object{
+            {"workers", workers.size()},
+            {"conferences", confs.size()},
+            {"participants", participants},
+            {"rx_rtp", rx},
+            {"tx_rtp", tx},
+            {"rx_dropped", dropped},
+            {"users", s.store->users()},
+            {"messages_stored", s.store->messages()}});
+      },
+      "a summary: workers, conferences, participants, packets, users, messages stored");
+}
+
+}  // namespace
 
 result<std::unique_ptr<services>, std::string> start_services(service_context& ctx) {
   auto s = std::make_unique<services>();
@@ -20,11 +55,17 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->media = std::move(media.value());
   register_media_commands(ctx, *s->media);
   s->stop_steps.push_back([m = s->media.get()](std::function<void()> done) { m->stop(std::move(done)); });
+  // The store before SIP: the registrar reads credentials from it.
+  auto store = store_service::start(ctx);
+  if (!store) return fail(store.error());
+  s->store = std::move(store.value());
+  s->stop_steps.push_back([st = s->store.get()](std::function<void()> done) { st->stop(std::move(done)); });
   auto sip = sip_service::start(ctx);
   if (!sip) return fail(sip.error());
   s->sip = std::move(sip.value());
   register_sip_commands(ctx, *s->sip);
   s->stop_steps.push_back([p = s->sip.get()](std::function<void()> done) { p->stop(std::move(done)); });
+  register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;
 }

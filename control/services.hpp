@@ -29,6 +29,7 @@ class command_registry;
 class metrics_registry;
 class media_service;
 class sip_service;
+class store_service;
 
 // What a service gets from the framework. All references outlive the services.
 struct service_context {
@@ -47,6 +48,7 @@ struct services {
   // Members in creation order.
   std::unique_ptr<media_service> media;   // dataplane/ workers behind dataplane/api.hpp
   std::unique_ptr<sip_service> sip;       // signalling/ SIP stack (UDP + TCP on cfg.sip)
+  std::unique_ptr<store_service> store;   // users, buddy lists, chats (control/store.hpp)
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
   std::vector<std::function<void(std::function<void()> done)>> stop_steps;

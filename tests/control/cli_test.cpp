@@ -139,3 +139,84 @@ TEST_CASE("the shipped bash completion is the generated one", "[control][cli]") 
     CHECK(shipped.find(first) != std::string::npos);
   }
 }
+
+TEST_CASE("named options, lists and text map to API arguments", "[control][cli]") {
+  auto u = parse({"user", "add", "alice", "--password", "pw", "--display=Alice A"});
+  REQUIRE(u.ok());
+  CHECK(u->api == "user.add");
+  CHECK(json::serialize(u->args) == R"({"name":"alice","password":"pw","display_name":"Alice A"})");
+  // Options may come before the command, and global ones mix in.
+  auto u2 = parse({"--password", "pw", "--json", "user", "passwd", "bob"});
+  REQUIRE(u2.ok());
+  CHECK(u2->json);
+  CHECK(u2->api == "user.passwd");
+  CHECK(json::serialize(u2->args) == R"({"name":"bob","password":"pw"})");
+
+  auto c = parse({"chat", "create", "lobby", "alice", "bob"});
+  REQUIRE(c.ok());
+  CHECK(json::serialize(c->args) == R"({"room":"lobby","members":["alice","bob"]})");
+  auto s = parse({"chat", "send", "lobby", "--from", "alice", "hello", "there", "-1"});
+  REQUIRE(s.ok());
+  CHECK(s->api == "chat.send");
+  CHECK(json::serialize(s->args) == R"({"room":"lobby","body":"hello there -1","from":"alice"})");
+  auto h = parse({"chat", "history", "lobby", "--after", "5", "--limit=10"});
+  REQUIRE(h.ok());
+  CHECK(json::serialize(h->args) == R"({"room":"lobby","after":5,"limit":10})");
+
+  auto cc = parse({"conf", "create", "room", "--rate", "16000", "--speakers", "4"});
+  REQUIRE(cc.ok());
+  CHECK(cc->api == "conf.create");
+  CHECK(json::serialize(cc->args) == R"({"name":"room","rate":16000,"speakers":4})");
+  auto rtp = parse({"conf", "add-rtp", "room", "--remote", "10.0.0.1:4000", "--codec", "opus", "--pt", "111",
+                    "--level-ext", "1"});
+  REQUIRE(rtp.ok());
+  CHECK(rtp->api == "conf.add_rtp");
+  CHECK(json::serialize(rtp->args) ==
+        R"({"conf":"room","remote":"10.0.0.1:4000","codec":"opus","pt":111,"level_ext":1})");
+  auto mute = parse({"part", "mute", "room", "3"});
+  REQUIRE(mute.ok());
+  CHECK(mute->api == "part.mute");
+  CHECK(json::serialize(mute->args) == R"({"conf":"room","participant":3})");
+  auto gin = parse({"part", "gain", "room", "3", "--in", "-6.5"});
+  REQUIRE(gin.ok());
+  CHECK(gin->api == "part.gain_in");
+  CHECK(json::serialize(gin->args) == R"({"conf":"room","participant":3,"db":-6.5E0})");
+  auto gout = parse({"part", "gain", "room", "3", "--out=2"});
+  REQUIRE(gout.ok());
+  CHECK(gout->api == "part.gain_out");
+  CHECK(parse({"part", "kick", "room", "3"})->api == "part.kick");
+  CHECK(parse({"stats"})->api == "stats");
+  CHECK(parse({"workers"})->api == "workers");
+}
+
+TEST_CASE("named option errors say what is wrong", "[control][cli]") {
+  CHECK(parse({"user", "add", "alice"}).error() ==
+        "usage: tuttictl [OPTIONS] user add NAME --password P [--display NAME]");
+  CHECK(parse({"user", "add", "alice", "--password"}).error() == "--password needs P");
+  CHECK(parse({"user", "list", "--password", "x"}).error() == "unknown option '--password' for 'user list'");
+  CHECK(parse({"chat", "history", "r", "--limit", "ten"}).error() == "--limit must be an integer, not 'ten'");
+  CHECK(parse({"chat", "history", "r", "--limit", "1", "--limit", "2"}).error() ==
+        "usage: tuttictl [OPTIONS] chat history ROOM [--after N] [--limit N]");
+  CHECK(parse({"chat", "create", "r"}).error() == "usage: tuttictl [OPTIONS] chat create ROOM USER...");
+  CHECK(parse({"chat", "send", "r", "hi"}).error() == "usage: tuttictl [OPTIONS] chat send ROOM TEXT... --from USER");
+  CHECK(parse({"part", "gain", "c", "1"}).error() ==
+        "usage: tuttictl [OPTIONS] part gain CONF ID (--in DB | --out DB)");
+  CHECK(parse({"part", "gain", "c", "1", "--in", "1", "--out", "2"}).error() ==
+        "usage: tuttictl [OPTIONS] part gain CONF ID (--in DB | --out DB)");
+  CHECK(parse({"part", "gain", "c", "1", "--in", "loud"}).error() == "--in must be a number, not 'loud'");
+  CHECK(parse({"part", "mute", "c", "x"}).error() == "ID must be an integer, not 'x'");
+  CHECK(cli_command_usage(*parse({"conf", "add-rtp", "--help"})->command) ==
+        "usage: tuttictl [OPTIONS] conf add-rtp CONF --remote IP:PORT --codec CODEC [--pt N] [--level-ext ID]\n\n"
+        "add a plain-RTP participant; answers its local port\n"
+        "API command: conf.add_rtp\n"
+        "--codec CODEC: pcmu pcma opus\n");
+}
+
+TEST_CASE("doubles render as a person writes them", "[control][cli]") {
+  CHECK(render_human(json::parse(R"({"load":0.5,"gain":-6.0,"big":1e30,"n":3})")) ==
+        "load  0.5\n"
+        "gain  -6\n"
+        "big   1e+30\n"
+        "n     3\n");
+  CHECK(render_human(json::parse(R"([{"load":0.25}])")) == "LOAD\n0.25\n");
+}

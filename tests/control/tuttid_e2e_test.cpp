@@ -269,3 +269,70 @@ TEST_CASE("tuttictl's completion output matches the shipped script", "[control][
   CHECK(r.status == 0);
   CHECK(r.out == test::read_text(TUTTI_SOURCE_ROOT "/control/tuttictl.bash-completion"));
 }
+
+TEST_CASE("tuttictl manages users, buddies and chats; messages survive a restart", "[control][e2e][store]") {
+  test::temp_dir dir;
+  auto ok_result = [](const run_result& r) {
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    auto resp = parse_object(r.out);
+    REQUIRE(resp.at("ok").as_bool());
+    return resp.at("result");
+  };
+  {
+    daemon_proc d(dir, {"--domain", "example.net"});
+    REQUIRE(d.ready());
+    auto a = ok_result(ctl(d, {"--json", "user", "add", "alice", "--password", "pw1", "--display", "Alice A"}));
+    CHECK(str(a.at("name")) == "alice");
+    CHECK(str(a.at("display_name")) == "Alice A");
+    CHECK_FALSE(a.as_object().contains("ha1_md5"));  // HA1s stay inside
+    ok_result(ctl(d, {"--json", "user", "add", "bob", "--password", "pw2"}));
+    auto dup = ctl(d, {"user", "add", "bob", "--password", "x"});
+    CHECK(dup.status == 1);
+    CHECK(dup.err == "tuttictl: conflict: user 'bob' exists\n");
+
+    ok_result(ctl(d, {"--json", "buddy", "add", "alice", "bob"}));
+    auto bl = ok_result(ctl(d, {"--json", "buddy", "list", "alice"}));
+    REQUIRE(bl.at("buddies").as_array().size() == 1);
+    CHECK(str(bl.at("buddies").as_array()[0]) == "bob");
+
+    auto c = ok_result(ctl(d, {"--json", "chat", "create", "lobby", "alice", "bob"}));
+    CHECK(c.at("members").as_array().size() == 2);
+    auto s1 = ok_result(ctl(d, {"--json", "chat", "send", "lobby", "--from", "alice", "hello", "bob"}));
+    CHECK(s1.at("seq").as_int64() == 1);
+    auto s2 = ok_result(ctl(d, {"--json", "chat", "send", "lobby", "--from", "bob", "hi"}));
+    CHECK(s2.at("seq").as_int64() == 2);
+    CHECK(ctl(d, {"chat", "send", "nowhere", "--from", "bob", "hi"}).status == 1);
+
+    auto human = ctl(d, {"user", "list"});
+    CHECK(human.out == "NAME   DISPLAY_NAME\nalice  Alice A\nbob    \n");
+    auto stats = ok_result(ctl(d, {"--json", "stats"}));
+    CHECK(stats.at("users").as_int64() == 2);
+    CHECK(stats.at("messages_stored").as_int64() == 2);
+
+    auto st = parse_object(ctl(d, {"status", "--json"}).out);
+    std::string endpoint = str(st.at("result").at("metrics").at("endpoint"));
+    std::string m = test::http_get(static_cast<uint16_t>(std::stoi(endpoint.substr(10))), "/metrics");
+    CHECK(m.find("\ntutti_messages_total 2\n") != std::string::npos);
+    CHECK(m.find("\ntutti_store_commit_seconds_count ") != std::string::npos);
+    CHECK(d.stop(SIGTERM) == 0);
+  }
+  // A fresh tuttid on the same state_dir finds everything.
+  daemon_proc d(dir, {"--domain", "example.net"}, "ctl2.sock");
+  REQUIRE(d.ready());
+  auto h = ok_result(ctl(d, {"--json", "chat", "history", "lobby"}));
+  auto& msgs = h.at("messages").as_array();
+  REQUIRE(msgs.size() == 2);
+  CHECK(msgs[0].at("seq").as_int64() == 1);
+  CHECK(str(msgs[0].at("from")) == "alice");
+  CHECK(str(msgs[0].at("body")) == "hello bob");
+  CHECK(str(msgs[1].at("body")) == "hi");
+  auto after = ok_result(ctl(d, {"--json", "chat", "history", "lobby", "--after", "1", "--limit", "5"}));
+  CHECK(after.at("messages").as_array().size() == 1);
+  auto show = ok_result(ctl(d, {"--json", "chat", "show", "lobby"}));
+  CHECK(show.at("last_seq").as_int64() == 2);
+  ok_result(ctl(d, {"--json", "user", "passwd", "alice", "--password", "new"}));
+  ok_result(ctl(d, {"--json", "user", "del", "bob"}));
+  CHECK(ok_result(ctl(d, {"--json", "buddy", "list", "alice"})).at("buddies").as_array().empty());
+  CHECK(d.stop(SIGTERM) == 0);
+}

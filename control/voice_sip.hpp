@@ -1,0 +1,46 @@
+// SIP for voice on top of the stack: the registrar (REGISTER with digest authentication)
+// and the conference focus for dial-in (INVITE to sip:CONF@DOMAIN joins the voice
+// conference CONF through the media service; ACK, BYE, CANCEL, re-INVITE for hold and
+// resume). Glue between signalling/ (stack, auth, registrar, offer/answer) and the media
+// service, so it lives in control/, the composition root.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/result.hpp"
+#include "control/services.hpp"
+
+namespace tutti::sig {
+class sip_stack;
+class credential_source;
+}  // namespace tutti::sig
+
+namespace tutti::ctl {
+
+class media_service;
+
+class voice_sip {
+ public:
+  // Registers REGISTER, INVITE, ACK and BYE handlers on the stack. `users` answers digest
+  // credential lookups (the store, or an in-memory table).
+  static std::unique_ptr<voice_sip> start(service_context& ctx, sig::sip_stack& stack,
+                                          media_service& media, sig::credential_source& users);
+  ~voice_sip();
+
+  // Hangs up every call (BYE is not sent: tuttid is going away), then calls `done`.
+  void stop(std::function<void()> done);
+
+  struct state;
+
+ private:
+  explicit voice_sip(std::unique_ptr<state> s);
+  std::unique_ptr<state> s_;
+};
+
+// sip.user_add / sip.user_del / sip.registrations commands for the in-memory credential
+// table (until users live in the store).
+void register_voice_sip_commands(service_context& ctx, voice_sip& v);
+
+}  // namespace tutti::ctl
