@@ -56,6 +56,7 @@ struct conference_defaults {
 struct config {
   host_port sip{"127.0.0.1", 5060};        // SIP listen address (UDP and TCP)
   std::string domain = "localhost";        // SIP domain served
+  std::string sip_auth_order = "sha256-first";  // digest challenge order (RFC 8760 §2.4)
   std::string media = "127.0.0.1";         // IPv4 address for RTP, as written into SDP
   port_range media_ports{20000, 29999};    // UDP ports for RTP
   io_backend io = io_backend::uring;       // packet I/O backend

@@ -6,6 +6,9 @@
 #include "control/sip_service.hpp"
 #include "control/store_service.hpp"
 #include "control/commands.hpp"
+#include "control/config.hpp"
+#include "control/voice_sip.hpp"
+#include "signalling/auth.hpp"
 
 #include <boost/json.hpp>
 
@@ -15,6 +18,22 @@ services::services() = default;
 services::~services() = default;
 
 namespace {
+
+// The authenticator's users: the store's HA1s, for our domain's realm only.
+class store_credentials final : public sig::credential_source {
+ public:
+  store_credentials(store& db, std::string realm) : db_(db), realm_(std::move(realm)) {}
+  std::optional<sig::user_credentials> lookup(std::string_view user, std::string_view realm) override {
+    if (realm != realm_) return std::nullopt;
+    auto c = db_.credentials(user);
+    if (!c) return std::nullopt;
+    return sig::user_credentials{c->ha1_md5, c->ha1_sha256};
+  }
+
+ private:
+  store& db_;
+  std::string realm_;
+};
 
 // `stats`: one summary across services for operators (tuttictl stats).
 void register_stats_command(service_context& ctx, services& s) {
@@ -65,6 +84,10 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->sip = std::move(sip.value());
   register_sip_commands(ctx, *s->sip);
   s->stop_steps.push_back([p = s->sip.get()](std::function<void()> done) { p->stop(std::move(done)); });
+  s->credentials = std::make_unique<store_credentials>(s->store->db(), ctx.cfg.domain);
+  s->voice = voice_sip::start(ctx, s->sip->stack(), *s->media, *s->credentials);
+  register_voice_sip_commands(ctx, *s->voice);
+  s->stop_steps.push_back([v = s->voice.get()](std::function<void()> done) { v->stop(std::move(done)); });
   register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;

@@ -21,6 +21,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace tutti::sig {
+class credential_source;
+}
+
 namespace tutti::ctl {
 
 struct config;
@@ -30,6 +34,7 @@ class metrics_registry;
 class media_service;
 class sip_service;
 class store_service;
+class voice_sip;
 
 // What a service gets from the framework. All references outlive the services.
 struct service_context {
@@ -49,6 +54,8 @@ struct services {
   std::unique_ptr<media_service> media;   // dataplane/ workers behind dataplane/api.hpp
   std::unique_ptr<sip_service> sip;       // signalling/ SIP stack (UDP + TCP on cfg.sip)
   std::unique_ptr<store_service> store;   // users, buddy lists, chats (control/store.hpp)
+  std::unique_ptr<sig::credential_source> credentials;  // digest HA1s, from the store
+  std::unique_ptr<voice_sip> voice;       // registrar and dial-in conference focus
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
   std::vector<std::function<void(std::function<void()> done)>> stop_steps;

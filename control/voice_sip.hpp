@@ -35,12 +35,12 @@ class voice_sip {
   struct state;
 
  private:
+  friend void register_voice_sip_commands(service_context& ctx, voice_sip& v);
   explicit voice_sip(std::unique_ptr<state> s);
   std::unique_ptr<state> s_;
 };
 
-// sip.user_add / sip.user_del / sip.registrations commands for the in-memory credential
-// table (until users live in the store).
+// sip.calls: dial-in counters, live calls and registrations.
 void register_voice_sip_commands(service_context& ctx, voice_sip& v);
 
 }  // namespace tutti::ctl

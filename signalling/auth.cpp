@@ -249,7 +249,9 @@ std::string authenticator::challenge(const message_view& req, const request_cont
   std::string v;
   v.reserve(96 + config_.realm.size() + nonce.size() + opaque_.size());
   // RFC 8760 §2.4: the preferred algorithm first; one nonce serves both challenges.
-  for (const std::string_view alg : {std::string_view("SHA-256"), std::string_view("MD5")}) {
+  const std::string_view first = config_.md5_first ? "MD5" : "SHA-256";
+  const std::string_view second = config_.md5_first ? "SHA-256" : "MD5";
+  for (const std::string_view alg : {first, second}) {
     v.assign("Digest realm=\"").append(config_.realm).append("\", nonce=\"").append(nonce);
     v.append("\", opaque=\"").append(opaque_).append("\", algorithm=").append(alg).append(", qop=\"auth\"");
     if (stale) v.append(", stale=true");

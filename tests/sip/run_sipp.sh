@@ -15,7 +15,7 @@ tmp=$(mktemp -d)
 pid=
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  rm -rf "$tmp"
+  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -30,7 +30,7 @@ media_lo=$(free_port)
 media_hi=$((media_lo + 1))
 
 "$tuttid" --sip "127.0.0.1:$sip_port" --control-socket "$tmp/ctl.sock" --state-dir "$tmp" \
-  --media-ports "$media_lo-$media_hi" --metrics off --log-level warn >"$tmp/tuttid.out" 2>&1 &
+  --media-ports "$media_lo-$media_hi" --metrics off --log-level warn --sip-auth-order md5-first >"$tmp/tuttid.out" 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
 if [ ! -S "$tmp/ctl.sock" ]; then echo "tuttid did not start"; cat "$tmp/tuttid.out"; exit 1; fi
@@ -71,6 +71,19 @@ step "OPTIONS over UDP (50 calls)" run_sipp options.xml u1 -m 50 -r 50 -timeout 
 step "OPTIONS over TCP (50 calls)" run_sipp options.xml t1 -m 50 -r 50 -timeout 20s
 step "malformed requests over UDP" run_sipp malformed.xml u1 -m 1 -timeout 20s
 step "OPTIONS still answered" run_sipp options.xml u1 -m 5 -timeout 20s
+# REGISTER with digest, then a dial-in call with RTP and a DTMF digit, as user alice.
+ctl call user.add '{"name":"alice","password":"wonderland"}' >/dev/null
+step "REGISTER with digest (UDP)" run_sipp register.xml u1 -m 1 -s alice -au alice -ap wonderland -timeout 20s
+step "dial-in call with RTP, DTMF and BYE" run_sipp dialin.xml u1 -m 1 -s room1 -au alice -ap wonderland \
+  -mi 127.0.0.1 -auth_uri "room1@127.0.0.1:$sip_port" -timeout 30s
+calls=$(ctl call sip.calls)
+echo "$calls"
+checkc() { echo "$calls" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($1) else 1)"; }
+step "the registration is bound" checkc "r['bindings'] >= 1"
+step "the call joined and hung up" checkc "r['joined'] == 1 and r['hangups'] == 1 and not r['calls']"
+workers=$(ctl call workers)
+echo "$workers"
+step "the conference received the caller's RTP" sh -c "echo '$workers' | python3 -c \"import json,sys; w=json.load(sys.stdin)['result']; sys.exit(0 if sum(x['rx_rtp'] for x in w) > 50 else 1)\""
 status=$(ctl call sip.status)
 echo "$status"
 check() { echo "$status" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($1) else 1)"; }
