@@ -145,17 +145,6 @@ const key_def keys[] = {
      },
      [](const config& c) { return c.domain; },
      [](config& t, const config& f) { t.domain = f.domain; }},
-    {"sip_auth_order", "sip-auth-order", "ORDER",
-     "digest challenges: sha256-first (RFC 8760) or md5-first (for clients that read only the first)",
-     kind::string, false,
-     [](config& c, const raw_value& v, std::string_view) -> error_text {
-       if (str(v) != "sha256-first" && str(v) != "md5-first")
-         return "'" + str(v) + "' is neither sha256-first nor md5-first";
-       c.sip_auth_order = str(v);
-       return std::nullopt;
-     },
-     [](const config& c) { return c.sip_auth_order; },
-     [](config& t, const config& f) { t.sip_auth_order = f.sip_auth_order; }},
     {"media", "media", "ADDR", "IPv4 address for RTP, as written into SDP", kind::string, false,
      [](config& c, const raw_value& v, std::string_view) -> error_text {
        if (!is_ipv4(str(v))) return "'" + str(v) + "' is not an IPv4 address";
@@ -245,6 +234,17 @@ const key_def keys[] = {
      },
      [](const config& c) { return c.metrics ? c.metrics->to_string() : std::string("off"); },
      [](config& t, const config& f) { t.metrics = f.metrics; }},
+    {"sip_auth_order", "sip-auth-order", "ORDER",
+     "digest challenges: sha256-first (RFC 8760) or md5-first (for clients that read only the first)",
+     kind::string, false,
+     [](config& c, const raw_value& v, std::string_view) -> error_text {
+       if (str(v) != "sha256-first" && str(v) != "md5-first")
+         return "'" + str(v) + "' is neither sha256-first nor md5-first";
+       c.sip_auth_order = str(v);
+       return std::nullopt;
+     },
+     [](const config& c) { return c.sip_auth_order; },
+     [](config& t, const config& f) { t.sip_auth_order = f.sip_auth_order; }},
     {"log.level", "log-level", "LEVEL", "default log level: trace, debug, info, warn, error, off",
      kind::string, true,
      [](config& c, const raw_value& v, std::string_view) -> error_text {

@@ -46,6 +46,13 @@ uint32_t ipv4_host_order(const std::string& text) {
   return ec ? 0 : a.to_uint();
 }
 
+sig::auth_config auth_settings(const config& cfg) {
+  sig::auth_config a;
+  a.realm = cfg.domain;
+  a.md5_first = cfg.sip_auth_order == "md5-first";
+  return a;
+}
+
 }  // namespace
 
 // One dial-in call: the dialog (RFC 3261 §12) by Call-ID and tags, and its participant.
@@ -66,7 +73,7 @@ struct voice_sip::state {
         log(c.log.module("focus")),
         stack(st),
         media(m),
-        auth(sig::auth_config{c.cfg.domain, {}, 300, 65536, false, c.cfg.sip_auth_order == "md5-first", true}, users),
+        auth(auth_settings(c.cfg), users),
         registrar(sig::registrar_config{{c.cfg.domain, st.host()}, 3600, 60, 3600, 10}, locations),
         sweep(c.io),
         rng(std::random_device{}()) {}

@@ -106,11 +106,11 @@ struct auth_config {
   uint32_t nonce_lifetime_s = 300;     // after this a nonce is answered stale
   size_t replay_table_size = 65536;    // nonces whose nonce-count is remembered
   bool proxy = false;                  // 407 + Proxy-Authenticate / Proxy-Authorization
-  bool md5_first = false;              // challenge MD5 before SHA-256 (clients that read only
-                                       // the first challenge: RFC 2617-era phones, SIPp 3.6)
   // 403 when the authenticated user is not the user part of From (To for REGISTER)
   // in our realm (RFC 3261 §10.3 step 4). Off for deployments with delegated identities.
   bool check_identity = true;
+  bool md5_first = false;              // challenge MD5 before SHA-256 (clients that read only
+                                       // the first challenge: RFC 2617-era phones, SIPp 3.6)
 };
 
 // Bounded map nonce sequence -> highest nonce-count, least recently used evicted first.
