@@ -317,13 +317,9 @@ void register_media_commands(service_context& ctx, media_service& media) {
     w.value({}, media.conferences().size());
   });
   m.add_collector("tutti_participants", "voice participants", metric_type::gauge, {}, [&media](metric_writer& w) {
-    size_t n = 0, speaking = 0;
-    for (const auto& c : media.conferences()) {
-      n += c.participants.size();
-      for (const auto& p : c.participants) speaking += p.speaking;
-    }
+    size_t n = 0;
+    for (const auto& c : media.conferences()) n += c.participants.size();
     w.value({}, n);
-    (void)speaking;
   });
   m.add_collector("tutti_speakers", "participants holding a speaker seat", metric_type::gauge, {},
                   [&media](metric_writer& w) {
