@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "control/builtin_commands.hpp"
 #include "control/commands.hpp"
@@ -95,8 +96,9 @@ class tuttid_process {
         return exit_unavailable;
       }
     }
-    service_context ctx{io_, cfg_, logger_, commands_, metrics_};
-    auto s = start_services(ctx);
+    // Services keep a reference to their context: it lives as long as they do.
+    service_ctx_.emplace(service_context{io_, cfg_, logger_, commands_, metrics_});
+    auto s = start_services(*service_ctx_);
     if (!s) {
       log_.error("services failed to start", {{"error", s.error()}});
       return exit_unavailable;
@@ -214,6 +216,7 @@ class tuttid_process {
   control_server control_;
   metrics_http metrics_http_;
   builtin_context builtins_;
+  std::optional<service_context> service_ctx_;  // outlives services_
   std::unique_ptr<services> services_;  // last: destroyed first
   bool stopping_ = false;
   bool closed_ = false;  // control socket, metrics port and signals closed: run() returns

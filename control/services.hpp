@@ -36,7 +36,8 @@ class sip_service;
 class store_service;
 class voice_sip;
 
-// What a service gets from the framework. All references outlive the services.
+// What a service gets from the framework. The framework keeps this object (and everything it
+// refers to) alive as long as the services, so a service may keep a reference to it.
 struct service_context {
   boost::asio::io_context& io;  // the control thread's; run by the framework
   const config& cfg;  // the running configuration; keys marked live change on config.reload,
