@@ -42,7 +42,8 @@ run_sipp() {  # scenario transport extra-args...
   shift 2
   local lp
   lp=$(free_port)
-  (cd "$tmp" && "$sipp" -sf "$here/$sf" -t "$tr" -i 127.0.0.1 -p "$lp" \
+  # timeout(1) as well: sipp's own -timeout does not end a call stuck retransmitting.
+  (cd "$tmp" && timeout 120 "$sipp" -sf "$here/$sf" -t "$tr" -i 127.0.0.1 -p "$lp" \
      -nostdin -trace_err -error_file "$tmp/sipp_err.log" "$@" "127.0.0.1:$sip_port" >"$tmp/sipp.out" 2>&1)
 }
 
