@@ -164,7 +164,10 @@ struct voice_sip::state {
     auto offer = std::make_shared<sig::sdp::session_description>(*body);
     const std::string remote_tag(req.from().tag);
     const std::string user(outcome.user);
-    tx->on_cancel = [tx]() { tx->reply(487, "Request Terminated"); };
+    // A weak reference: the transaction owns this callback.
+    tx->on_cancel = [weak = std::weak_ptr<sig::server_transaction>(tx)]() {
+      if (auto t = weak.lock()) t->reply(487, "Request Terminated");
+    };
     auto join = [this, tx, conference, call_id, remote_tag, user, offer, a = *audio]() {
       participant_request pr;
       pr.conference = conference;
