@@ -7,6 +7,7 @@
 #include "control/store_service.hpp"
 #include "control/commands.hpp"
 #include "control/config.hpp"
+#include "control/registrar_service.hpp"
 #include "control/voice_sip.hpp"
 #include "signalling/auth.hpp"
 
@@ -85,7 +86,10 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   register_sip_commands(ctx, *s->sip);
   s->stop_steps.push_back([p = s->sip.get()](std::function<void()> done) { p->stop(std::move(done)); });
   s->credentials = std::make_unique<store_credentials>(s->store->db(), ctx.cfg.domain);
-  s->voice = voice_sip::start(ctx, s->sip->stack(), *s->media, *s->credentials);
+  s->registrar = registrar_service::start(ctx, s->sip->stack(), *s->credentials);
+  register_registrar_commands(ctx, *s->registrar);
+  s->stop_steps.push_back([r = s->registrar.get()](std::function<void()> done) { r->stop(std::move(done)); });
+  s->voice = voice_sip::start(ctx, s->sip->stack(), *s->media, *s->registrar);
   register_voice_sip_commands(ctx, *s->voice);
   s->stop_steps.push_back([v = s->voice.get()](std::function<void()> done) { v->stop(std::move(done)); });
   register_stats_command(ctx, *s);

@@ -34,6 +34,7 @@ class metrics_registry;
 class media_service;
 class sip_service;
 class store_service;
+class registrar_service;
 class voice_sip;
 
 // What a service gets from the framework. The framework keeps this object (and everything it
@@ -56,7 +57,8 @@ struct services {
   std::unique_ptr<sip_service> sip;       // signalling/ SIP stack (UDP + TCP on cfg.sip)
   std::unique_ptr<store_service> store;   // users, buddy lists, chats (control/store.hpp)
   std::unique_ptr<sig::credential_source> credentials;  // digest HA1s, from the store
-  std::unique_ptr<voice_sip> voice;       // registrar and dial-in conference focus
+  std::unique_ptr<registrar_service> registrar;  // REGISTER, digest auth, location service
+  std::unique_ptr<voice_sip> voice;       // the conference focus (dial-in)
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
   std::vector<std::function<void(std::function<void()> done)>> stop_steps;

@@ -11,6 +11,7 @@
 #include "control/config.hpp"
 #include "control/log.hpp"
 #include "control/media_service.hpp"
+#include "control/registrar_service.hpp"
 #include "signalling/auth.hpp"
 #include "signalling/offer_answer.hpp"
 #include "signalling/registrar.hpp"
@@ -25,12 +26,6 @@ namespace json = boost::json;
 
 namespace {
 
-uint64_t wall_seconds() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 dp::codec_id to_media(sig::audio_codec c) {
   switch (c) {
     case sig::audio_codec::pcmu: return dp::codec_id::pcmu;
@@ -44,13 +39,6 @@ uint32_t ipv4_host_order(const std::string& text) {
   boost::system::error_code ec;
   const auto a = asio::ip::make_address_v4(text, ec);
   return ec ? 0 : a.to_uint();
-}
-
-sig::auth_config auth_settings(const config& cfg) {
-  sig::auth_config a;
-  a.realm = cfg.domain;
-  a.md5_first = cfg.sip_auth_order == "md5-first";
-  return a;
 }
 
 }  // namespace
@@ -68,66 +56,18 @@ struct call {
 };
 
 struct voice_sip::state {
-  state(service_context& c, sig::sip_stack& st, media_service& m, sig::credential_source& users)
-      : ctx(c),
-        log(c.log.module("focus")),
-        stack(st),
-        media(m),
-        auth(auth_settings(c.cfg), users),
-        registrar(sig::registrar_config{{c.cfg.domain, st.host()}, 3600, 60, 3600, 10}, locations),
-        sweep(c.io),
-        rng(std::random_device{}()) {}
+  state(service_context& c, sig::sip_stack& st, media_service& m, registrar_service& r)
+      : ctx(c), log(c.log.module("focus")), stack(st), media(m), users(r), rng(std::random_device{}()) {}
 
   service_context& ctx;
   log_module log;
   sig::sip_stack& stack;
   media_service& media;
-  sig::location_service locations;
-  sig::authenticator auth;
-  sig::registrar registrar;
-  asio::steady_timer sweep;
+  registrar_service& users;
   std::mt19937_64 rng;
   std::map<std::string, call> calls;  // by Call-ID
   uint64_t invites = 0, joined = 0, rejected = 0, hangups = 0;
   bool stopped = false;
-
-  sig::request_context context(const sig::message_view& req, const sig::peer& from,
-                               std::string& via_storage, std::string& tag_storage) {
-    sig::request_context c;
-    c.now_s = wall_seconds();
-    c.transport = from.transport == sig::transport_kind::udp ? "udp" : "tcp";
-    ip_storage = from.address.to_string();
-    c.source_ip = ip_storage;
-    c.source_port = from.port;
-    via_storage = sig::stamp_via(req.top_via(), ip_storage, from.port);
-    c.top_via = via_storage;
-    if (!req.to().has_tag) {
-      tag_storage = std::to_string(rng());
-      c.to_tag = tag_storage;
-    }
-    return c;
-  }
-  std::string ip_storage;
-
-  void expire_bindings() {
-    if (stopped) return;
-    locations.expire(wall_seconds());
-    sweep.expires_after(std::chrono::seconds(1));
-    sweep.async_wait([this](boost::system::error_code ec) {
-      if (!ec) expire_bindings();
-    });
-  }
-
-  void on_register(const sig::message_view& req, const sig::peer& from, sig::server_transaction_ptr tx) {
-    std::string via, tag;
-    const auto ctx_ = context(req, from, via, tag);
-    const auto outcome = auth.check(req, ctx_);
-    if (outcome.status != sig::auth_status::ok) {
-      tx->send(outcome.response);
-      return;
-    }
-    tx->send(registrar.handle(req, ctx_).response);
-  }
 
   std::string contact() const {
     return "<sip:focus@" + stack.host() + ":" + std::to_string(stack.port()) + ">;isfocus";
@@ -143,13 +83,8 @@ struct voice_sip::state {
 
   void on_invite(const sig::message_view& req, const sig::peer& from, sig::server_transaction_ptr tx) {
     ++invites;
-    std::string via, tag;
-    const auto rctx = context(req, from, via, tag);
-    const auto outcome = auth.check(req, rctx);
-    if (outcome.status != sig::auth_status::ok) {
-      tx->send(outcome.response);
-      return;
-    }
+    const auto authenticated = users.authenticate(req, from, tx);
+    if (!authenticated) return;
     const auto body = sig::sdp::parse(req.body());
     if (!body) return reject(tx, 488, "Not Acceptable Here", "no valid SDP offer");
     const auto audio = sig::negotiate_audio(*body);
@@ -163,7 +98,7 @@ struct voice_sip::state {
     if (calls.count(call_id)) return reject(tx, 482, "Loop Detected");
     auto offer = std::make_shared<sig::sdp::session_description>(*body);
     const std::string remote_tag(req.from().tag);
-    const std::string user(outcome.user);
+    const std::string user(*authenticated);
     // A weak reference: the transaction owns this callback.
     tx->on_cancel = [weak = std::weak_ptr<sig::server_transaction>(tx)]() {
       if (auto t = weak.lock()) t->reply(487, "Request Terminated");
@@ -253,11 +188,9 @@ struct voice_sip::state {
 };
 
 std::unique_ptr<voice_sip> voice_sip::start(service_context& ctx, sig::sip_stack& stack,
-                                            media_service& media, sig::credential_source& users) {
+                                            media_service& media, registrar_service& users) {
   auto s = std::make_unique<state>(ctx, stack, media, users);
   state* p = s.get();
-  stack.on_request(sig::sip_method::register_, [p](const sig::message_view& r, const sig::peer& f,
-                                                    sig::server_transaction_ptr tx) { p->on_register(r, f, tx); });
   stack.on_request(sig::sip_method::invite, [p](const sig::message_view& r, const sig::peer& f,
                                                  sig::server_transaction_ptr tx) { p->on_invite(r, f, tx); });
   stack.on_request(sig::sip_method::bye, [p](const sig::message_view& r, const sig::peer& f,
@@ -266,7 +199,6 @@ std::unique_ptr<voice_sip> voice_sip::start(service_context& ctx, sig::sip_stack
     auto it = p->calls.find(std::string(ack.call_id()));
     if (it != p->calls.end()) it->second.confirmed = true;
   });
-  p->expire_bindings();
   return std::unique_ptr<voice_sip>(new voice_sip(std::move(s)));
 }
 
@@ -275,7 +207,6 @@ voice_sip::~voice_sip() = default;
 
 void voice_sip::stop(std::function<void()> done) {
   s_->stopped = true;
-  s_->sweep.cancel();
   s_->calls.clear();
   done();
 }
@@ -296,8 +227,8 @@ void register_voice_sip_commands(service_context& ctx, voice_sip& v) {
                                         {"joined", s.joined},
                                         {"rejected", s.rejected},
                                         {"hangups", s.hangups},
-                                        {"registered_aors", s.locations.aor_count()},
-                                        {"bindings", s.locations.binding_count()},
+                                        {"registered_aors", s.users.locations().aor_count()},
+                                        {"bindings", s.users.locations().binding_count()},
                                         {"calls", std::move(calls)}});
       },
       "dial-in calls and registrations: counters, live calls, bindings");

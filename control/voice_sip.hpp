@@ -1,5 +1,4 @@
-// SIP for voice on top of the stack: the registrar (REGISTER with digest authentication)
-// and the conference focus for dial-in (INVITE to sip:CONF@DOMAIN joins the voice
+// The conference focus on top of the SIP stack: dial-in (INVITE to sip:CONF@DOMAIN joins the voice
 // conference CONF through the media service; ACK, BYE, CANCEL, re-INVITE for hold and
 // resume). Glue between signalling/ (stack, auth, registrar, offer/answer) and the media
 // service, so it lives in control/, the composition root.
@@ -14,19 +13,18 @@
 
 namespace tutti::sig {
 class sip_stack;
-class credential_source;
 }  // namespace tutti::sig
 
 namespace tutti::ctl {
 
 class media_service;
+class registrar_service;
 
 class voice_sip {
  public:
-  // Registers REGISTER, INVITE, ACK and BYE handlers on the stack. `users` answers digest
-  // credential lookups (the store, or an in-memory table).
+  // Registers INVITE, ACK and BYE handlers on the stack; `users` authenticates callers.
   static std::unique_ptr<voice_sip> start(service_context& ctx, sig::sip_stack& stack,
-                                          media_service& media, sig::credential_source& users);
+                                          media_service& media, registrar_service& users);
   ~voice_sip();
 
   // Hangs up every call (BYE is not sent: tuttid is going away), then calls `done`.

@@ -57,6 +57,12 @@ class location_service {
   const std::vector<binding>* find(std::string_view aor) const;
   // Removes bindings whose time is up (periodic sweep); returns how many went.
   size_t expire(uint64_t now_s);
+  // Calls f(aor, bindings) for every AOR in key order (expired bindings included until the
+  // next expire()).
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [aor, bindings] : aors_) f(std::string_view(aor), bindings);
+  }
   // Adds a listener called after each change (in the order added).
   void on_change(location_listener listener) { listeners_.push_back(std::move(listener)); }
 
