@@ -282,20 +282,12 @@ boost::json::object capacity_json(const capacity& c) {
           {"trials", all}};
 }
 
-// The trial of `fixed` participants run `repeat` times; best is the median by cost.
-capacity repeated(uint32_t fixed, uint32_t repeat, const std::function<run_result(uint32_t)>& trial,
-                  const std::function<void(const run_result&)>& row) {
-  capacity c;
-  for (uint32_t k = 0; k < repeat; ++k) {
-    c.trials.push_back(trial(fixed));
-    row(c.trials.back());
-  }
-  std::vector<run_result> sorted = c.trials;
-  std::sort(sorted.begin(), sorted.end(), [](const run_result& a, const run_result& b) {
+// The median trial by cost per participant-frame.
+run_result median_trial(std::vector<run_result> trials) {
+  std::sort(trials.begin(), trials.end(), [](const run_result& a, const run_result& b) {
     return a.us_per_participant_frame < b.us_per_participant_frame;
   });
-  c.best = sorted[sorted.size() / 2];
-  return c;
+  return trials[trials.size() / 2];
 }
 
 int run_checked(std::span<const std::string_view> args) {
@@ -303,7 +295,7 @@ int run_checked(std::span<const std::string_view> args) {
   std::string eal_args =
       "--no-huge --no-pci --no-shconf -m 256 --no-telemetry --log-level=lib.eal:warning";
   std::string path = "both";
-  bool json = false, paced = true;
+  bool json = false, paced = false;
   uint32_t fixed = 0, repeat = 1;
   double seconds = 3.0, target = 0.8;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -320,18 +312,19 @@ int run_checked(std::span<const std::string_view> args) {
     else if (a == "--target-busy") target = std::stod(value());
     else if (a == "--eal") eal_args = value();
     else if (a == "--path") path = value();
-    else if (a == "--unpaced") paced = false;
+    else if (a == "--paced") paced = true;
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: tutti-bench engine-dpdk [--workload NAME] [--participants N [--repeat R]]\n"
-          "         [--seconds S] [--target-busy F] [--path both|engine|dpdk] [--unpaced]\n"
+          "         [--seconds S] [--target-busy F] [--path both|engine|dpdk] [--paced]\n"
           "         [--eal \"ARGS\"] [--json]\n\n"
           "The engine workload (default pcmu-conf10; see tutti-bench engine --help) with every\n"
           "packet a frame through dpdk_io on a net_ring device, and engine only (memory_io) in\n"
           "the same run. Without --participants, searches each one's capacity (largest count at\n"
           "or below --target-busy, default 0.8); with it, runs R trials of each, alternating,\n"
-          "and compares the median cost per participant-frame. The DPDK periods are paced to\n"
-          "real time (arrival stamps match RTP timestamps) unless --unpaced.\n");
+          "and compares the median cost per participant-frame. Periods run back to back as in\n"
+          "the engine-only rig; --paced starts each DPDK period at its real-time boundary\n"
+          "(sleeping between: on a shared core that lets other processes cool the caches).\n");
       return 0;
     } else {
       throw std::invalid_argument("unknown option " + a);
@@ -365,19 +358,14 @@ int run_checked(std::span<const std::string_view> args) {
   capacity engine_only, dpdk;
   if (fixed) {
     // Alternating, so a change in the machine's load hits both alike.
-    std::vector<run_result> e, d;
     for (uint32_t k = 0; k < repeat; ++k) {
-      if (run_engine) engine_only.trials.push_back(repeated(fixed, 1, engine_trial, row("engine")).best);
-      if (run_dpdk) dpdk.trials.push_back(repeated(fixed, 1, dpdk_trial, row("dpdk")).best);
+      if (run_engine) engine_only.trials.push_back(engine_trial(fixed));
+      if (run_engine) row("engine")(engine_only.trials.back());
+      if (run_dpdk) dpdk.trials.push_back(dpdk_trial(fixed));
+      if (run_dpdk) row("dpdk")(dpdk.trials.back());
     }
-    for (capacity* c : {&engine_only, &dpdk}) {
-      if (c->trials.empty()) continue;
-      std::vector<run_result> sorted = c->trials;
-      std::sort(sorted.begin(), sorted.end(), [](const run_result& a, const run_result& b) {
-        return a.us_per_participant_frame < b.us_per_participant_frame;
-      });
-      c->best = sorted[sorted.size() / 2];
-    }
+    if (run_engine) engine_only.best = median_trial(engine_only.trials);
+    if (run_dpdk) dpdk.best = median_trial(dpdk.trials);
   } else {
     if (run_engine) engine_only = find_capacity(*w, target, 0, engine_trial, row("engine"));
     if (run_dpdk) dpdk = find_capacity(*w, target, 0, dpdk_trial, row("dpdk"));
