@@ -8,8 +8,10 @@
 // The generator runs on the same thread, as a NIC would fill the RX ring between polls:
 // per 256 participants it allocates mbufs, writes their frames (RTP from the population,
 // UDP/IPv4/Ethernet with checksums) and enqueues them on the RX ring; the worker then polls
-// until the ring is empty. The period's ticks run slot by slot (1 ms apart in simulated
-// time), and after each slot the wire side dequeues and frees what was sent. The generator's
+// until the ring is empty. The period's ticks run slot by slot (1 ms apart in the engine's
+// clock), and after each slot the wire side dequeues and frees what was sent. Periods run
+// back to back, as in the engine-only rig (--paced: each starts at its real 20 ms boundary,
+// the thread sleeping in between). The generator's
 // own work (the same allocs, frame writes and ring operations, frames moved from the RX ring
 // to the TX ring untouched and freed) is measured alone over as many periods and subtracted,
 // as tutti-bench dpdk does, so busy is engine + dpdk_io. Times are thread CPU time.
