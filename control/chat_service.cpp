@@ -15,6 +15,7 @@
 #include "control/metrics.hpp"
 #include "control/registrar_service.hpp"
 #include "control/store.hpp"
+#include "signalling/dialog.hpp"
 #include "signalling/registrar.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip/text.hpp"
@@ -318,15 +319,12 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
 
   std::string request_for(const room_state& r, const stream& s, const chat_message& msg, const sig::binding& b) {
     const std::string& domain = users.domain();
-    auto q = sig::message_builder::request("MESSAGE", b.contact);
-    q.add(sig::header_id::max_forwards, 70);
-    // The sender as the display name (quoted-string, RFC 3261 §25.1: user names carry no
-    // quote or backslash, valid_name() refuses controls and spaces).
-    q.add(sig::header_id::from, "\"" + msg.sender + "\" <sip:" + r.name + "@" + domain + ">;tag=" +
-                                    std::to_string(rng() >> 8));
-    q.add(sig::header_id::to, "<sip:" + s.user + "@" + domain + ">");
-    q.add(sig::header_id::call_id, std::to_string(rng()) + "@" + stack.host());
-    q.add(sig::header_id::cseq, "1 MESSAGE");
+    const std::string from = "sip:" + r.name + "@" + domain;
+    const std::string to = "sip:" + s.user + "@" + domain;
+    const std::string tag = std::to_string(rng() >> 8);
+    const std::string call_id = std::to_string(rng()) + "@" + stack.host();
+    // From: the room (a reply goes to the room), with the sender as the display name.
+    auto q = sig::build_request({"MESSAGE", b.contact, from, msg.sender, tag, to, {}, call_id, 1});
     q.add(sig::header_id::p_asserted_identity, "<sip:" + msg.sender + "@" + domain + ">");
     q.add("X-Tutti-Seq", std::to_string(msg.seq));
     return q.finish(msg.body, msg.content_type);
