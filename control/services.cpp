@@ -10,6 +10,7 @@
 #include "control/registrar_service.hpp"
 #include "control/voice_sip.hpp"
 #include "control/event_service.hpp"
+#include "control/conference_events.hpp"
 #include "signalling/auth.hpp"
 
 #include <boost/json.hpp>
@@ -97,6 +98,7 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->events = event_service::start(ctx, s->sip->stack(), *s->registrar);
   register_event_commands(ctx, *s->events);
   s->stop_steps.push_back([e = s->events.get()](std::function<void()> done) { e->stop(std::move(done)); });
+  s->conf_events = std::make_unique<conference_events>(*s->events, *s->media, s->registrar->domain());
   register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;
