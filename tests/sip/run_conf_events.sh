@@ -4,7 +4,9 @@
 # changes the conference through tuttictl — carol joins, is muted, leaves — each after the
 # previous NOTIFY went (events.status counts them), so the NOTIFYs SIPp checks come in a
 # known order despite the one-second rate limit. Then events.status must show the
-# subscription gone and the counters right. Exit 0 only if every step passed.
+# subscription gone and the counters right. Then conf_events_errors.xml: the refusals
+# (489, 423, 406, 481) and a NOTIFY answered 481, which must drop its subscription.
+# Exit 0 only if every step passed.
 #
 # usage: run_conf_events.sh TUTTID TUTTICTL [SIPP]
 set -u
@@ -85,6 +87,21 @@ check() { echo "$status" | python3 -c "import json,sys; r=json.load(sys.stdin)['
 step "the subscription is gone" check "not r['subscriptions'] and p['active'] == 0"
 step "five NOTIFYs, none failed" check "p['notifies_sent'] == 5 and p['notifies_failed'] == 0"
 step "one unsubscribe, two accepted SUBSCRIBEs" check "p['unsubscribed'] == 1 and p['accepted'] == 2"
+
+# The refusals, and a subscriber answering its NOTIFY 481 (conf_events_errors.xml).
+lp=$(free_port)
+if (cd "$tmp" && timeout 60 "$sipp" -sf "$here/conf_events_errors.xml" -t u1 -i 127.0.0.1 -p "$lp" -m 1 \
+      -s confev -au alice -ap wonderland -auth_uri "confev@127.0.0.1:$sip_port" -timeout 30s \
+      -nostdin -trace_err -error_file "$tmp/sipp_err2.log" "127.0.0.1:$sip_port" >"$tmp/sipp2.out" 2>&1); then
+  echo "ok   SIPp: 489, 423, 406, 481, and a NOTIFY refused"
+else
+  echo "FAIL SIPp refusals"; tail -20 "$tmp/sipp2.out"; tail -30 "$tmp/sipp_err2.log" 2>/dev/null; fail=1
+fi
+status=$(ctl call events.status)
+echo "$status"
+step "423, 406 and 481 counted as refused" check "p['refused'] == 3 and p['accepted'] == 3"
+step "the NOTIFY answered 481 dropped its subscription" \
+  check "not r['subscriptions'] and p['notifies_failed'] == 1 and p['terminated'] == 1"
 kill -TERM "$pid"
 wait "$pid"
 st=$?
