@@ -1,7 +1,8 @@
 #!/bin/bash
 # "conference-event subscription": SIPp (conf_events.xml) subscribes to the conference
 # sip:confev@host (RFC 4575) against a real tuttid on ephemeral ports, while this script
-# changes the conference through tuttictl — carol joins, is muted, leaves — each after the
+# changes the conference through tuttictl — carol joins, is muted, leaves, then bob talks
+# (rtp_tone.py) and stops — each after the
 # previous NOTIFY went (events.status counts them), so the NOTIFYs SIPp checks come in a
 # known order despite the one-second rate limit. Then events.status must show the
 # subscription gone and the counters right. Then conf_events_errors.xml: the refusals
@@ -59,7 +60,7 @@ wait_notifies() {
 
 ctl call user.add '{"name":"alice","password":"wonderland"}' >/dev/null
 ctl call conf.create '{"name":"confev"}' >/dev/null
-ctl call conf.add_rtp '{"conf":"confev","codec":"pcmu","label":"bob"}' >/dev/null
+bob_port=$(ctl call conf.add_rtp '{"conf":"confev","codec":"pcmu","label":"bob"}' | field "r['local_port']")
 
 lp=$(free_port)
 (cd "$tmp" && timeout 60 "$sipp" -sf "$here/conf_events.xml" -t u1 -i 127.0.0.1 -p "$lp" -m 1 \
@@ -74,6 +75,13 @@ ctl call part.mute "{\"conf\":\"confev\",\"participant\":$carol}" >/dev/null
 step "carol muted: a NOTIFY" wait_notifies 3
 ctl call part.remove "{\"conf\":\"confev\",\"participant\":$carol}" >/dev/null
 step "carol left: a NOTIFY" wait_notifies 4
+# bob talks (a tone as RTP to his port) until his speaking NOTIFY went, then stops.
+python3 "$here/rtp_tone.py" 127.0.0.1 "$bob_port" "$tmp/stop_tone" &
+tone_pid=$!
+step "bob speaks: a NOTIFY" wait_notifies 5
+touch "$tmp/stop_tone"
+wait "$tone_pid"
+step "bob stopped speaking: a NOTIFY" wait_notifies 6
 
 wait "$sipp_pid"
 rc=$?
@@ -85,7 +93,7 @@ status=$(ctl call events.status)
 echo "$status"
 check() { echo "$status" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; p=[x for x in r['packages'] if x['package']=='conference'][0]; sys.exit(0 if ($1) else 1)"; }
 step "the subscription is gone" check "not r['subscriptions'] and p['active'] == 0"
-step "five NOTIFYs, none failed" check "p['notifies_sent'] == 5 and p['notifies_failed'] == 0"
+step "seven NOTIFYs, none failed" check "p['notifies_sent'] == 7 and p['notifies_failed'] == 0"
 step "one unsubscribe, two accepted SUBSCRIBEs" check "p['unsubscribed'] == 1 and p['accepted'] == 2"
 
 # The refusals, and a subscriber answering its NOTIFY 481 (conf_events_errors.xml).
