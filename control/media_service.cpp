@@ -63,6 +63,11 @@ struct media_service::state {
   std::mt19937 rng;
   uint64_t events_seen = 0, dtmf_digits = 0, speaker_changes = 0;
   bool stopped = false;
+  std::vector<std::function<void(const std::string&)>> listeners;
+
+  void changed(const std::string& conference) {
+    for (auto& l : listeners) l(conference);
+  }
 
   conf_state* find(const std::string& name) {
     auto it = confs.find(name);
@@ -113,7 +118,13 @@ struct media_service::state {
       case dp::event_type::speaker_started:
       case dp::event_type::speaker_stopped:
         ++speaker_changes;
-        if (p) p->speaking = e.type == dp::event_type::speaker_started;
+        if (p) {
+          const bool speaking = e.type == dp::event_type::speaker_started;
+          if (p->speaking != speaking) {
+            p->speaking = speaking;
+            changed(c->info.name);
+          }
+        }
         break;
       case dp::event_type::dtmf:
         ++dtmf_digits;
@@ -305,7 +316,9 @@ void media_service::create_conference(const std::string& name, uint32_t rate_hz,
       return cb(fail(error("unavailable", "the worker refused the conference")));
     }
     s_->log.info("conference created", {{"name", name}, {"worker", c->info.worker}});
-    cb(c->info);
+    const conference_info info = c->info;
+    s_->changed(name);
+    cb(info);
   });
 }
 
@@ -323,6 +336,7 @@ void media_service::destroy_conference(const std::string& name, done<bool> cb) {
       s_->names_by_id.erase(c->info.id);
       s_->confs.erase(name);
     }
+    s_->changed(name);
     if (!m.ok) return cb(fail(error("internal", "the worker did not hold the conference")));
     s_->log.info("conference destroyed", {{"name", name}});
     cb(true);
@@ -382,7 +396,9 @@ void media_service::add_participant(const participant_request& r, done<participa
     if (!c) return cb(fail(error("not_found", "the conference went away")));
     s_->log.info("participant added", {{"conference", conf}, {"participant", info.id},
                                        {"port", info.local_port}, {"codec", dp::to_string(codec)}});
-    cb(c->parts[info.id]);
+    const participant_info added = c->parts[info.id];
+    s_->changed(conf);
+    cb(added);
   });
 }
 
@@ -403,6 +419,7 @@ void media_service::remove_participant(const std::string& conference, uint32_t i
         if (m.ok) s_->free_ports.insert(it->second.local_port);
         c->parts.erase(it);
       }
+      s_->changed(conference);
     }
     if (!m.ok) return cb(fail(error("internal", "the worker did not hold the participant")));
     cb(true);
@@ -453,8 +470,14 @@ void media_service::control_participant(const std::string& conference, uint32_t 
       case control::input_gain: p.input_gain_db = gain_db; break;
       case control::output_gain: p.output_gain_db = gain_db; break;
     }
-    cb(p);
+    const participant_info now = p;
+    if (what != control::input_gain && what != control::output_gain) s_->changed(conference);
+    cb(now);
   });
+}
+
+void media_service::on_change(std::function<void(const std::string&)> listener) {
+  s_->listeners.push_back(std::move(listener));
 }
 
 std::vector<conference_info> media_service::conferences() const {

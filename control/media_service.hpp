@@ -79,6 +79,11 @@ class media_service {
   void control_participant(const std::string& conference, uint32_t id, control what,
                            double gain_db, done<participant_info> cb);
 
+  // Calls `listener` on this thread with a conference's name after its roster or a
+  // participant's state changed: created, destroyed, participant added or removed, muted,
+  // deafened, started or stopped speaking (the conference event package listens).
+  void on_change(std::function<void(const std::string& conference)> listener);
+
   std::vector<conference_info> conferences() const;
   std::optional<conference_info> find(const std::string& name) const;
   // Per-worker load and counters.
