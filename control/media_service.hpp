@@ -38,6 +38,9 @@ struct participant_request {
   uint32_t remote_ip = 0;            // host order; 0: latch the first source (symmetric RTP)
   uint16_t remote_port = 0;
   bool muted = false;
+  // A locked conference refuses new participants; true lets one in anyway (a dial-out the
+  // focus places on an operator's or a member's request).
+  bool admit_when_locked = false;
 };
 
 struct participant_info {
@@ -58,6 +61,7 @@ struct conference_info {
   unsigned worker = 0;
   uint32_t rate_hz = 0;
   uint32_t speakers = 0;
+  bool locked = false;  // refuses new participants (conf.lock)
   std::vector<participant_info> participants;
 };
 
@@ -78,6 +82,13 @@ class media_service {
   enum class control { mute, unmute, deaf, undeaf, input_gain, output_gain };
   void control_participant(const std::string& conference, uint32_t id, control what,
                            double gain_db, done<participant_info> cb);
+
+  // Locks (refuses new participants) or unlocks a conference; those already in stay.
+  result<conference_info, media_error> set_locked(const std::string& name, bool locked);
+  // Whether a dial-in to `name` may join now: the conference exists and is not locked. The
+  // focus answers a dial-in INVITE 403 Forbidden when this is false (RFC 4579 leaves the
+  // admission policy to the focus).
+  bool admits(const std::string& name) const;
 
   std::vector<conference_info> conferences() const;
   std::optional<conference_info> find(const std::string& name) const;
