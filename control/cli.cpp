@@ -451,6 +451,7 @@ std::string render_table(const json::array& a) {
 
 std::string render_human(const json::value& result) {
   if (is_table(result)) return render_table(result.get_array());
+  if (result.is_array() && result.get_array().empty()) return "(none)\n";  // an empty list
   if (!result.is_object()) return scalar_text(result) + "\n";
   std::vector<std::pair<std::string, std::string>> rows;
   std::vector<std::pair<std::string, const json::array*>> tables;

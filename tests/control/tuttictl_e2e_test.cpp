@@ -175,6 +175,7 @@ TEST_CASE("tuttictl drives every runtime object of a running tuttid", "[control]
     const std::string text = http_get(static_cast<uint16_t>(std::stoi(endpoint.substr(10))), "/metrics");
     for (const char* line :
          {"\ntutti_conferences 1\n", "\ntutti_participants 1\n", "\ntutti_speakers 0\n",
+          "\ntutti_registrations 0\n", "\ntutti_register_requests_total{outcome=\"accepted\"} 0\n",
           "\n# TYPE tutti_worker_tick_duration_seconds histogram\n",
           "\ntutti_worker_tick_duration_seconds_bucket{worker=\"0\",le=\"+Inf\"} ",
           "\ntutti_worker_codec_sampled_seconds_total{worker=\"0\",op=\"decode\"} ",
@@ -189,7 +190,7 @@ TEST_CASE("tuttictl drives every runtime object of a running tuttid", "[control]
 
     CHECK(str(ctl.ok({"conf", "destroy", "room"}).at("destroyed")) == "room");
     CHECK(ctl({"conf", "destroy", "room"}).status == 4);
-    CHECK(ctl({"conf", "list"}).out == "ok\n");
+    CHECK(ctl({"conf", "list"}).out == "(none)\n");
     (void)second;
   }
 
@@ -200,7 +201,9 @@ TEST_CASE("tuttictl drives every runtime object of a running tuttid", "[control]
     CHECK(ctl({"log", "level", "media", "debug"}).status == 0);
     CHECK(str(ctl.ok({"log", "level", "media"}).at("level")) == "debug");
     CHECK(ctl({"log", "level", "nosuch", "debug"}).status == 4);
-    CHECK(ctl({"log", "level", "media", "loud"}).status == 2);  // not one of the levels
+    const run_result loud = ctl({"log", "level", "media", "loud"});
+    CHECK(loud.status == 1);  // invalid_args: not one of the levels
+    CHECK(loud.err.rfind("tuttictl: invalid_args: ", 0) == 0);
 
     write_text(cfg, "[log]\nlevel = \"warn\"\n");
     const auto reload = ctl.ok({"config", "reload"});
