@@ -470,7 +470,7 @@ result<conference_info, media_error> media_service::set_locked(const std::string
 
 bool media_service::admits(const std::string& name) const {
   const auto* c = s_->find(name);
-  return c && !c->info.locked;
+  return !c || !c->info.locked;
 }
 
 std::vector<conference_info> media_service::conferences() const {

@@ -85,9 +85,10 @@ class media_service {
 
   // Locks (refuses new participants) or unlocks a conference; those already in stay.
   result<conference_info, media_error> set_locked(const std::string& name, bool locked);
-  // Whether a dial-in to `name` may join now: the conference exists and is not locked. The
-  // focus answers a dial-in INVITE 403 Forbidden when this is false (RFC 4579 leaves the
-  // admission policy to the focus).
+  // Whether a dial-in to `name` may join now: false only while that conference exists and
+  // is locked (an absent one is created on first use). The focus answers a dial-in INVITE
+  // 403 Forbidden when this is false, before creating or joining anything (RFC 4579 leaves
+  // admission policy to the focus); add_participant refuses a locked conference anyway.
   bool admits(const std::string& name) const;
 
   std::vector<conference_info> conferences() const;
