@@ -298,7 +298,7 @@ void media_service::create_conference(const std::string& name, uint32_t rate_hz,
   cc.speakers.max_speakers = static_cast<uint8_t>(speakers);
   cc.spare_encoders = spare_encoders;
   state::conf_state c;
-  c.info = {name, cc.id, s.least_loaded_worker(), rate_hz, speakers, {}};
+  c.info = {name, cc.id, s.least_loaded_worker(), rate_hz, speakers, false, {}};
   c.max_participants = cc.max_participants;
   dp::command cmd;
   cmd.type = dp::command_type::add_conference;
@@ -347,6 +347,8 @@ void media_service::add_participant(const participant_request& r, done<participa
   state& s = *s_;
   state::conf_state* c = s.find(r.conference);
   if (!c) return cb(fail(error("not_found", "no conference '" + r.conference + "'")));
+  if (c->info.locked && !r.admit_when_locked)
+    return cb(fail(error("conflict", "conference '" + r.conference + "' is locked")));
   if (c->parts.size() >= c->max_participants)
     return cb(fail(error("conflict", "conference '" + r.conference + "' is full")));
   const uint16_t port = s.take_port();
@@ -478,6 +480,20 @@ void media_service::control_participant(const std::string& conference, uint32_t 
 
 void media_service::on_change(std::function<void(const std::string&)> listener) {
   s_->listeners.push_back(std::move(listener));
+}
+
+result<conference_info, media_error> media_service::set_locked(const std::string& name, bool locked) {
+  state::conf_state* c = s_->find(name);
+  if (!c) return fail(error("not_found", "no conference '" + name + "'"));
+  if (c->info.locked != locked)
+    s_->log.info(locked ? "conference locked" : "conference unlocked", {{"name", name}});
+  c->info.locked = locked;
+  return *find(name);
+}
+
+bool media_service::admits(const std::string& name) const {
+  const auto* c = s_->find(name);
+  return !c || !c->info.locked;
 }
 
 std::vector<conference_info> media_service::conferences() const {

@@ -38,6 +38,9 @@ struct participant_request {
   uint32_t remote_ip = 0;            // host order; 0: latch the first source (symmetric RTP)
   uint16_t remote_port = 0;
   bool muted = false;
+  // A locked conference refuses new participants; true lets one in anyway (a dial-out the
+  // focus places on an operator's or a member's request).
+  bool admit_when_locked = false;
 };
 
 struct participant_info {
@@ -58,6 +61,7 @@ struct conference_info {
   unsigned worker = 0;
   uint32_t rate_hz = 0;
   uint32_t speakers = 0;
+  bool locked = false;  // refuses new participants (conf.lock)
   std::vector<participant_info> participants;
 };
 
@@ -83,6 +87,14 @@ class media_service {
   // participant's state changed: created, destroyed, participant added or removed, muted,
   // deafened, started or stopped speaking (the conference event package listens).
   void on_change(std::function<void(const std::string& conference)> listener);
+
+  // Locks (refuses new participants) or unlocks a conference; those already in stay.
+  result<conference_info, media_error> set_locked(const std::string& name, bool locked);
+  // Whether a dial-in to `name` may join now: false only while that conference exists and
+  // is locked (an absent one is created on first use). The focus answers a dial-in INVITE
+  // 403 Forbidden when this is false, before creating or joining anything (RFC 4579 leaves
+  // admission policy to the focus); add_participant refuses a locked conference anyway.
+  bool admits(const std::string& name) const;
 
   std::vector<conference_info> conferences() const;
   std::optional<conference_info> find(const std::string& name) const;

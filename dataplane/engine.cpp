@@ -268,6 +268,11 @@ void engine::run_slot(size_t slot, uint64_t now_ns) noexcept {
   for (conference* c : slots_[slot]) {
     const uint64_t t0 = monotonic_ns();
     const size_t n = c->tick(tx_descs_.data(), tx_descs_.size(), events_);
+    const codec_time& ct = c->last_tick_codec_time();
+    stats_.codec.decode_ns += ct.decode_ns;
+    stats_.codec.decodes += ct.decodes;
+    stats_.codec.encode_ns += ct.encode_ns;
+    stats_.codec.encodes += ct.encodes;
     send(tx_descs_.data(), n);
     housekeeping(*c, now_ns);
     tick_times_.record(monotonic_ns() - t0);
@@ -319,8 +324,10 @@ void engine::send(const tx_desc* tx, size_t n) noexcept {
 
 void engine::housekeeping(conference& c, uint64_t now_ns) noexcept {
   const uint64_t timeout_ns = uint64_t{config_.rtp_timeout_ms} * 1'000'000;
+  stats_.jitter_depth_samples += c.size();
   for (size_t i = 0; i < c.size(); ++i) {
     participant& p = *c.at(i);
+    stats_.jitter_depth_sum += p.jitter.buffered();
     // A participant that never sent is not timed out: it may be listen-only until it does.
     if (timeout_ns && !p.timed_out && p.last_rx_ns && now_ns > p.last_rx_ns + timeout_ns) {
       p.timed_out = true;

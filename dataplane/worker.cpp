@@ -218,6 +218,30 @@ void worker::publish(uint64_t now_ns) noexcept {
   s.tick_p50_ns = h.quantile_ns(0.50);
   s.tick_p99_ns = h.quantile_ns(0.99);
   s.tick_max_ns = h.max_ns();
+  // Fine buckets into the coarse ones by upper bound: a fine bucket straddling a bound
+  // counts above it.
+  for (size_t b = 0, k = 0; b < latency_histogram::bucket_count; ++b) {
+    if (h.buckets()[b] == 0) continue;
+    const uint64_t upper = latency_histogram::upper_bound_ns(b);
+    while (k < tick_bucket_bounds_ns.size() && upper > tick_bucket_bounds_ns[k]) ++k;
+    s.tick_buckets[k] += h.buckets()[b];
+  }
+  s.tick_sum_ns = h.sum_ns();
+  s.tx_no_buffer = e.tx_no_buffer;
+  s.tx_no_destination = e.tx_no_destination;
+  s.decode_ns = e.codec.decode_ns;
+  s.decodes_timed = e.codec.decodes;
+  s.encode_ns = e.codec.encode_ns;
+  s.encodes_timed = e.codec.encodes;
+  // Mean depth over the interval; kept as it was when no tick ran since.
+  if (e.jitter_depth_samples > published_depth_samples_) {
+    depth_milli_ = (e.jitter_depth_sum - published_depth_sum_) * 1000 /
+                   (e.jitter_depth_samples - published_depth_samples_);
+    published_depth_sum_ = e.jitter_depth_sum;
+    published_depth_samples_ = e.jitter_depth_samples;
+  }
+  if (s.participants == 0) depth_milli_ = 0;
+  s.jitter_depth_milli = depth_milli_;
 
   uint64_t words[snapshot_words];
   std::memcpy(words, &s, sizeof s);
