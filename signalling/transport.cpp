@@ -138,14 +138,19 @@ void transport::read_udp() {
     peer src{transport_kind::udp, from.address(), from.port(), 0};
     if (src.address.is_v6() && src.address.to_v6().is_v4_mapped())
       src.address = asio::ip::make_address_v4(asio::ip::v4_mapped, src.address.to_v6());
-    auto m = parse_message(std::string_view(udp_buffer_.data(), n), udp_limits_);
-    if (!m) {
-      if (m.error().reason == parse_reason::empty) ++counters_.keepalives;
-      else malformed(m.error(), src);
-      continue;
-    }
-    on_message_(*m, src);
+    receive(std::string_view(udp_buffer_.data(), n), src);
   }
+}
+
+void transport::receive(std::string_view message, const peer& from) {
+  const bool datagram = !from.reliable();
+  auto m = parse_message(message, datagram ? udp_limits_ : tcp_limits_);
+  if (!m) {
+    if (m.error().reason == parse_reason::empty && datagram) ++counters_.keepalives;
+    else malformed(m.error(), from);
+    return;
+  }
+  on_message_(*m, from);
 }
 
 void transport::malformed(const parse_error& e, const peer& from) {
@@ -178,6 +183,11 @@ bool transport::send_udp(const peer& to, std::string_view bytes) {
 }
 
 bool transport::send(const peer& to, std::string_view bytes) {
+  if (tap_) {
+    if (!tap_(to, bytes)) return false;
+    ++counters_.sent;
+    return true;
+  }
   return to.transport == transport_kind::udp ? send_udp(to, bytes) : send_tcp(to, bytes);
 }
 
@@ -255,9 +265,7 @@ void transport::on_stream_data(const connection_ptr& c) {
     const std::string_view msg = data.substr(fr.skip, fr.length);
     off += fr.skip + fr.length;
     ++counters_.tcp_received;
-    auto m = parse_message(msg, tcp_limits_);
-    if (!m) malformed(m.error(), c->remote);
-    else on_message_(*m, c->remote);
+    receive(msg, c->remote);
   }
   if (!c->closed) c->rx.erase(0, off);
 }

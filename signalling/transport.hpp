@@ -83,6 +83,14 @@ class transport final : public message_sender {
   bool send(const peer& to, std::string_view bytes) override;
   std::string sent_by(transport_kind k) const override;
 
+  // One message as a socket delivers it (a datagram, or a frame of a TCP stream): parsed,
+  // counted, answered when malformed, else handed to the receiver. The socket paths call
+  // it; tests and the stack fuzz target enter here without a socket.
+  void receive(std::string_view message, const peer& from);
+  // When set, every outgoing message goes to the tap instead of the network (tests, fuzzing).
+  using tap = std::function<bool(const peer& to, std::string_view bytes)>;
+  void set_tap(tap t) { tap_ = std::move(t); }
+
  private:
   struct connection;
   using connection_ptr = std::shared_ptr<connection>;
@@ -114,6 +122,7 @@ class transport final : public message_sender {
   bool open_ = false;
   transport_counters counters_;
   uint64_t tag_seed_ = 0;
+  tap tap_;
 };
 
 }  // namespace tutti::sig
