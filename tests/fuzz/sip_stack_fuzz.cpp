@@ -62,6 +62,7 @@ struct harness {
     auth_config a;
     a.realm = std::string(realm);
     a.secret = "fuzz-secret";
+    a.replay_table_size = 64;  // small: fresh per input, and its eviction runs too
     return a;
   }
 
