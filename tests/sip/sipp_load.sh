@@ -14,7 +14,8 @@
 #                   a clean stop
 # Prints the achieved rate, failed calls, retransmissions and the CPU seconds of tuttid
 # and of sipp over the run (the VM's two cores are shared by both). USERS (default 1000)
-# users in all; PERF=FILE records a perf profile of tuttid; SIPP_EXTRA adds sipp options (e.g. -trace_msg); KEEP_TMP=1 keeps the
+# users in all; PERF=FILE records a perf profile of tuttid; SYSCALLS=1 counts its system
+# calls per thread; SIPP_EXTRA adds sipp options (e.g. -trace_msg); KEEP_TMP=1 keeps the
 # run's folder (sipp's statistics CSVs and error logs).
 set -u
 tuttid=$1
@@ -117,6 +118,9 @@ t0=$(date +%s.%N)
 # PERF=FILE: a call-graph profile of tuttid over the run (perf record -g).
 perf_pid=
 [ -n "${PERF:-}" ] && { perf record -q -g -o "$PERF" -p "$pid" >/dev/null 2>&1 & perf_pid=$!; }
+# SYSCALLS=1: system calls per thread of tuttid over the run (perf stat, raw_syscalls).
+stat_pid=
+[ -n "${SYSCALLS:-}" ] && { perf stat -e raw_syscalls:sys_enter --per-thread -p "$pid" -o "$tmp/syscalls.txt" >/dev/null 2>&1 & stat_pid=$!; }
 spawned=()
 for k in $(seq 0 $((confs - 1))); do
   lp=$(free_port)
@@ -153,6 +157,7 @@ for sp in "${spawned[@]}"; do wait "$sp" || rc=$?; done
 t1=$(date +%s.%N)
 t_tuttid1=$(cpu_ticks "$pid")
 [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid"; }
+[ -n "$stat_pid" ] && { kill -INT "$stat_pid"; wait "$stat_pid"; grep sys_enter "$tmp/syscalls.txt" | sed 's/^/syscalls: /'; }
 sipp_ticks=0
 for t in "${t_sipp[@]}"; do sipp_ticks=$((sipp_ticks + t)); done
 
