@@ -185,7 +185,7 @@ print(f"cpu seconds: tuttid {int(tt) / int(hz):.1f}, sipp {int(ts) / int(hz):.1f
 PY
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sipp exit: $rc"
-for e in "$tmp"/sipp_err*.log; do [ -s "$e" ] && { echo "sipp errors in $(basename "$e") (first lines):"; head -5 "$e"; }; done
+for e in "$tmp"/sipp_err*.log; do [ -s "$e" ] && { echo "sipp errors in $(basename "$e") (first lines):"; head -5 "$e"; echo; }; done
 
 if [ "$mode" != test ]; then
   ctl call sip.status | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; print('sip.status requests', r.get('requests'))"
