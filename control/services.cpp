@@ -9,6 +9,7 @@
 #include "control/config.hpp"
 #include "control/registrar_service.hpp"
 #include "control/voice_sip.hpp"
+#include "control/presence_service.hpp"
 #include "signalling/auth.hpp"
 
 #include <boost/json.hpp>
@@ -92,6 +93,9 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->voice = voice_sip::start(ctx, s->sip->stack(), *s->media, *s->registrar);
   register_voice_sip_commands(ctx, *s->voice);
   s->stop_steps.push_back([v = s->voice.get()](std::function<void()> done) { v->stop(std::move(done)); });
+  s->presence = presence_service::start(ctx, s->sip->stack(), *s->registrar, *s->store);
+  register_presence_commands(ctx, *s->presence);
+  s->stop_steps.push_back([p = s->presence.get()](std::function<void()> done) { p->stop(std::move(done)); });
   register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;
