@@ -12,6 +12,7 @@
 #include "control/commands.hpp"
 #include "control/config.hpp"
 #include "control/log.hpp"
+#include "control/presence_package.hpp"
 #include "control/registrar_service.hpp"
 #include "control/store_service.hpp"
 #include "signalling/sip/serializer.hpp"
@@ -334,6 +335,8 @@ struct presence_service::state {
 
 std::unique_ptr<presence_service> presence_service::start(service_context& ctx, sig::sip_stack& stack,
                                                           registrar_service& users, store_service& store,
+                                                          event_service& events,
+                                                          std::chrono::milliseconds min_notify_interval,
                                                           publish_policy policy) {
   auto s = std::make_unique<state>(ctx, stack, users, store, policy);
   state* p = s.get();
@@ -342,9 +345,11 @@ std::unique_ptr<presence_service> presence_service::start(service_context& ctx, 
   store.on_change([p]() {
     if (!p->stopped) p->reload({});
   });
+  std::unique_ptr<presence_service> svc(new presence_service(std::move(s)));
+  svc->package_ = std::make_unique<presence_package>(*svc, events, min_notify_interval);
   p->reload({});
   p->expire();
-  return std::unique_ptr<presence_service>(new presence_service(std::move(s)));
+  return svc;
 }
 
 presence_service::presence_service(std::unique_ptr<state> s) : s_(std::move(s)) {}

@@ -14,6 +14,7 @@
 // has W on U's list (U allows W).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,8 @@ namespace tutti::ctl {
 
 class registrar_service;
 class store_service;
+class event_service;
+class presence_package;
 
 // PUBLISH limits (RFC 3903 §6: the ESC chooses; 423 below the minimum).
 struct publish_policy {
@@ -59,9 +62,12 @@ struct presence_counters {
 
 class presence_service {
  public:
-  // Registers the PUBLISH handler; loads buddy lists and display names from the store.
+  // Registers the PUBLISH handler and the "presence" event package (NOTIFYs at most every
+  // `min_notify_interval` per subscription); loads buddy lists and display names.
   static std::unique_ptr<presence_service> start(service_context& ctx, sig::sip_stack& stack,
                                                  registrar_service& users, store_service& store,
+                                                 event_service& events,
+                                                 std::chrono::milliseconds min_notify_interval,
                                                  publish_policy policy = {});
   ~presence_service();
 
@@ -100,6 +106,7 @@ class presence_service {
   friend void register_presence_commands(service_context& ctx, presence_service& p);
   explicit presence_service(std::unique_ptr<state> s);
   std::unique_ptr<state> s_;
+  std::unique_ptr<presence_package> package_;
 };
 
 // presence.show {user}: composed state, media, user info, publications, buddies;

@@ -36,6 +36,7 @@ class sip_service;
 class store_service;
 class registrar_service;
 class voice_sip;
+class event_service;
 class presence_service;
 
 // What a service gets from the framework. The framework keeps this object (and everything it
@@ -60,6 +61,7 @@ struct services {
   std::unique_ptr<sig::credential_source> credentials;  // digest HA1s, from the store
   std::unique_ptr<registrar_service> registrar;  // REGISTER, digest auth, location service
   std::unique_ptr<voice_sip> voice;       // the conference focus (dial-in)
+  std::unique_ptr<event_service> events;  // SUBSCRIBE/NOTIFY (RFC 6665); packages plug in
   std::unique_ptr<presence_service> presence;  // PUBLISH, composed PIDF, buddy lists
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
