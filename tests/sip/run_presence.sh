@@ -40,7 +40,8 @@ run_sipp() {  # scenario extra-args...
   shift
   local lp
   lp=$(free_port)
-  (cd "$tmp" && timeout 60 "$sipp" -sf "$here/$sf" -t u1 -i 127.0.0.1 -p "$lp" \
+  rm -f "$tmp/sipp_err.log"
+  (cd "$tmp" && timeout 40 "$sipp" -sf "$here/$sf" -t u1 -i 127.0.0.1 -p "$lp" \
      -nostdin -trace_err -error_file "$tmp/sipp_err.log" "$@" "127.0.0.1:$sip_port" >"$tmp/sipp.out" 2>&1)
 }
 
@@ -48,7 +49,7 @@ fail=0
 step() {  # name command...
   local name=$1
   shift
-  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; cat "$tmp/sipp.out" "$tmp/sipp_err.log" 2>/dev/null | tail -25; fail=1; fi
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; cat "$tmp/sipp.out" "$tmp/sipp_err.log" 2>/dev/null | tail -25; echo; fail=1; fi
 }
 ctl call user.add '{"name":"alice","password":"wonderland"}' >/dev/null
 ctl call user.add '{"name":"bob","password":"builder","display_name":"Bob B"}' >/dev/null
@@ -60,10 +61,21 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-step "PUBLISH refusals: 412 489 415 400 423 403" run_sipp presence_errors.xml -m 1 -timeout 30s
-step "list subscription: RLMI + PIDF in multipart/related" run_sipp presence_list.xml -m 1 -timeout 30s
-step "PUBLISH, SUBSCRIBE, NOTIFY with PIDF and caps" run_sipp presence.xml -m 1 -timeout 30s
-step "unauthorised watcher refused 403" run_sipp presence_forbidden.xml -m 1 -timeout 30s
+# sipp signs every request of a run with one digest-uri (-auth_uri): one Request-URI per run.
+uri() { echo "$1@127.0.0.1:$sip_port"; }
+step "PUBLISH refusals: 412 489 415 400 423 403" run_sipp presence_errors.xml -m 1 -timeout 30s -auth_uri "$(uri alice)"
+step "PUBLISH, SUBSCRIBE, NOTIFY with PIDF and caps" run_sipp presence.xml -m 1 -timeout 30s -auth_uri "$(uri alice)"
+step "unauthorised watcher refused 403" run_sipp presence_forbidden.xml -m 1 -timeout 30s -s alice -auth_uri "$(uri alice)"
+step "list URI refused 403 to others" run_sipp presence_forbidden.xml -m 1 -timeout 30s -s bob-buddies -auth_uri "$(uri bob-buddies)"
+# The list scenario waits for a second NOTIFY: carol joins bob's list once it is subscribed.
+list_subscription() {
+  run_sipp presence_list.xml -m 1 -timeout 30s -auth_uri "$(uri bob-buddies)" &
+  local sp=$!
+  for _ in $(seq 100); do ctl call events.status | grep -q 'bob-buddies' && break; sleep 0.1; done
+  ctl call buddy.add '{"user":"bob","buddy":"carol"}' >/dev/null
+  wait "$sp"
+}
+step "list subscription: RLMI + PIDF in multipart/related, list change" list_subscription
 
 show=$(ctl call presence.show '{"user":"alice"}')
 echo "$show"
@@ -74,7 +86,7 @@ status=$(ctl call presence.status)
 echo "$status"
 checkst() { echo "$status" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($1) else 1)"; }
 step "presence.status counts every outcome" checkst \
-  "r['initial']==2 and r['modifies']==1 and r['refreshes']==1 and r['removes']==1 and r['unknown_etag']==1 and r['bad_event']==1 and r['bad_type']==1 and r['bad_body']==1 and r['too_brief']==1 and r['forbidden']==1 and r['rejected_pidf'].get('bad_basic')==1"
+  "r['initial']==1 and r['modifies']==1 and r['refreshes']==1 and r['unknown_etag']==1 and r['bad_event']==1 and r['bad_type']==1 and r['bad_body']==1 and r['too_brief']==1 and r['forbidden']==1 and r['rejected_pidf'].get('bad_basic')==1"
 step "tuttictl presence show renders" sh -c "'$tuttictl' --socket '$tmp/ctl.sock' presence show alice | grep -q 'Alice Liddell'"
 kill -TERM "$pid"
 wait "$pid"
