@@ -263,7 +263,7 @@ void register_media_commands(service_context& ctx, media_service& media) {
         json::array a;
         for (const auto& w : media.workers()) {
           const dp::worker_snapshot& s = w.snapshot;
-          const double load = s.uptime_ns ? double(s.busy_ns) / double(s.uptime_ns) : 0.0;
+          const double load = s.uptime_ns ? double(s.load_ns) / double(s.uptime_ns) : 0.0;
           a.push_back(json::object{{"worker", w.index},
                                    {"conferences", s.conferences},
                                    {"participants", s.participants},

@@ -30,6 +30,7 @@ sig::auth_config auth_settings(const config& cfg) {
   sig::auth_config a;
   a.realm = cfg.domain;
   a.md5_first = cfg.sip_auth_order == "md5-first";
+  a.md5_only = cfg.sip_auth_order == "md5-only";
   return a;
 }
 

@@ -11,6 +11,7 @@
 #include "control/voice_sip.hpp"
 #include "control/event_service.hpp"
 #include "control/presence_service.hpp"
+#include "control/chat_service.hpp"
 #include "signalling/auth.hpp"
 
 #include <boost/json.hpp>
@@ -104,6 +105,8 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
                                         std::chrono::milliseconds(20));
   register_presence_commands(ctx, *s->presence);
   s->stop_steps.push_back([p = s->presence.get()](std::function<void()> done) { p->stop(std::move(done)); });
+  s->chat = chat_service::start(ctx, s->sip->stack(), s->store->db(), *s->registrar);
+  s->stop_steps.push_back([c = s->chat.get()](std::function<void()> done) { c->stop(std::move(done)); });
   register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;

@@ -38,6 +38,7 @@ class registrar_service;
 class voice_sip;
 class event_service;
 class presence_service;
+class chat_service;
 
 // What a service gets from the framework. The framework keeps this object (and everything it
 // refers to) alive as long as the services, so a service may keep a reference to it.
@@ -63,6 +64,7 @@ struct services {
   std::unique_ptr<voice_sip> voice;       // the conference focus (dial-in)
   std::unique_ptr<event_service> events;  // SUBSCRIBE/NOTIFY (RFC 6665); packages plug in
   std::unique_ptr<presence_service> presence;  // PUBLISH, composed PIDF, buddy lists
+  std::unique_ptr<chat_service> chat;     // text chat: MESSAGE to rooms, fan-out, offline delivery
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
   std::vector<std::function<void(std::function<void()> done)>> stop_steps;

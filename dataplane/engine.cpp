@@ -347,7 +347,8 @@ void engine::send_rtcp(participant& p) noexcept {
     return;
   }
   // SR about what we sent it, a report block about what it sent us, SDES CNAME: the
-  // compound RFC 3550 §6.1 requires, muxed on the RTP port (RFC 5761).
+  // compound RFC 3550 §6.1 requires, muxed on the RTP port (RFC 5761) when the peer agreed,
+  // else sent from it to the peer's RTCP port.
   const uint64_t ntp = ntp_from_unix_ns(realtime_ns());
   rtcp_sender_info info{ntp, p.tx_timestamp, static_cast<uint32_t>(p.stats.tx_packets),
                         static_cast<uint32_t>(p.tx_bytes)};
@@ -365,6 +366,7 @@ void engine::send_rtcp(participant& p) noexcept {
   pkt->len = static_cast<uint16_t>(len);
   pkt->local_port = p.config.local_port;
   pkt->remote = p.config.remote;
+  if (!p.config.format.rtcp_mux && pkt->remote.port < 65535) ++pkt->remote.port;
   ++stats_.tx_rtcp;
   tx_burst_[tx_pending_++] = pkt;
   if (tx_pending_ == burst) flush_tx();

@@ -34,7 +34,10 @@ struct worker_config {
 // sequence lock of relaxed atomic words (one writer, any reader, nobody blocks).
 struct worker_snapshot {
   uint64_t uptime_ns = 0;
-  uint64_t busy_ns = 0;         // time spent receiving, commanding and ticking
+  uint64_t busy_ns = 0;         // wall time spent receiving, commanding and ticking
+  uint64_t load_ns = 0;         // busy_ns less the time the thread was not running (see
+                                // worker::publish): the CPU time its work took
+  uint64_t cpu_ns = 0;          // the thread's CPU time (a busy-polling worker: ~uptime)
   uint64_t loops = 0;
   uint64_t conferences = 0;
   uint64_t participants = 0;
@@ -87,6 +90,8 @@ class worker final : private event_sink {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   uint64_t started_ns_ = 0, busy_ns_ = 0, loops_ = 0, messages_dropped_ = 0;
+  // At the last publish: wall clock, busy_ns_, the thread's CPU time; and the load so far.
+  uint64_t published_ns_ = 0, published_busy_ns_ = 0, published_cpu_ns_ = 0, load_ns_ = 0;
 
   static constexpr size_t snapshot_words = sizeof(worker_snapshot) / sizeof(uint64_t);
   std::atomic<uint64_t> snapshot_seq_{0};
