@@ -97,10 +97,16 @@ struct dial_attempt {
 };
 
 // A REFER's implicit subscription (RFC 3515 §2.4.4): the dialog the NOTIFYs go in.
+// NOTIFYs go one at a time (RFC 6665 §4.2.2 as RFC 3265 had it: none while one is
+// outstanding), so a subscriber sees them in order.
 struct refer_subscription {
-  sig::dialog dlg;
+  sig::dialog dlg;       // ours, for a REFER outside any dialog
+  std::string in_call;   // the Call-ID of the call whose dialog the REFER came in, or ""
   std::string event_id;  // the REFER's CSeq number (§2.4.6) when the REFER was in a dialog
+  bool subscribed = true;  // false: Refer-Sub: false (RFC 4488)
   bool terminated = false;
+  bool in_flight = false;
+  std::deque<std::pair<std::string, bool>> queue;  // sipfrag bodies to send, and "final"
 };
 
 struct voice_sip::state {
@@ -137,8 +143,9 @@ struct voice_sip::state {
   void on_ack(const sig::message_view& ack);
   // Ends a call from our side: BYE with a Reason (RFC 3326), participant removed.
   void hang_up(const std::string& call_id, uint16_t cause, std::string_view why);
-  // Sends a request in a dialog as a client transaction; `cb` may be empty.
-  void send_in_dialog(sig::dialog& d, std::string request, sig::client_callback cb = {});
+  // Sends a request in a dialog as a client transaction; `cb` may be empty. False when it
+  // could not be sent (cb is then never called).
+  bool send_in_dialog(sig::dialog& d, std::string request, sig::client_callback cb = {});
   // ACKs a 2xx to our INVITE with CSeq `cseq` (RFC 3261 §13.2.2.4).
   void send_ack(const sig::dialog& d, uint32_t cseq);
   // Session timers: arm after the INVITE (or a refresh) that set the interval.
@@ -153,6 +160,10 @@ struct voice_sip::state {
   std::shared_ptr<dial_attempt> dial(const std::string& conference, const std::string& user,
                                      std::function<void(const dial_attempt&)> listener = {});
   void on_refer(const sig::message_view& req, const sig::peer& from, sig::server_transaction_ptr tx);
+  // Queues a NOTIFY with a sipfrag of `status`; `final` terminates the subscription.
+  void refer_notify(const std::shared_ptr<refer_subscription>& sub, uint16_t status, std::string_view reason,
+                    bool final);
+  void pump_refer_notify(const std::shared_ptr<refer_subscription>& sub);
   // Dials every member of chat `room` into conference `room`; `done` gets the attempts.
   void escalate(const std::string& room, std::string except_user,
                 std::function<void(result<std::vector<std::shared_ptr<dial_attempt>>, std::string>)> done);

@@ -71,6 +71,10 @@ std::shared_ptr<dial_attempt> voice_sip::state::dial(const std::string& conferen
   dials[a->id] = a;
   ++dials_started;
   std::vector<sig::binding> bindings = users.locations().lookup(users.aor(user), wall_seconds());
+  // The registrar also accepts our listening address as the domain (REGISTER to
+  // sip:127.0.0.1) and keys those bindings by it.
+  for (sig::binding& b : users.locations().lookup(user + "@" + stack.host(), wall_seconds()))
+    if (users.domain() != stack.host()) bindings.push_back(std::move(b));
   if (bindings.size() > max_contacts) bindings.resize(max_contacts);
   if (bindings.empty()) {
     finish_dial(*a, 480, "offline", "no registered device");
@@ -359,20 +363,10 @@ void voice_sip::state::on_refer(const sig::message_view& req, const sig::peer& f
   log.info("refer", {{"conference", conference}, {"by", *authenticated}, {"target", *target_user},
                      {"method", method}});
 
-  // NOTIFY in the REFER's dialog: the call's own when it came in one (shared CSeq space).
-  auto notify = [this, sub, in_call, subscribe](uint16_t status, std::string_view reason, bool final) {
-    if (!subscribe || sub->terminated || stopped) return;
-    sub->terminated = final;
-    sig::dialog* d = &sub->dlg;
-    if (!in_call.empty()) {
-      auto it = calls.find(in_call);
-      if (it == calls.end()) return;  // the dialog is gone with its call
-      d = &it->second.dlg;
-    }
-    auto n = sig::build_request(*d, "NOTIFY", true);
-    n.add(sig::header_id::event, sub->event_id.empty() ? std::string("refer") : "refer;id=" + sub->event_id);
-    n.add(sig::header_id::subscription_state, final ? "terminated;reason=noresource" : "active;expires=60");
-    send_in_dialog(*d, n.finish(status_line(status, reason), "message/sipfrag;version=2.0"));
+  sub->in_call = in_call;
+  sub->subscribed = subscribe;
+  auto notify = [this, sub](uint16_t status, std::string_view reason, bool final) {
+    refer_notify(sub, status, reason, final);
   };
   notify(100, "Trying", false);
 
@@ -407,6 +401,42 @@ void voice_sip::state::on_refer(const sig::message_view& req, const sig::peer& f
                else a->listeners.push_back(on_done);
              }
            });
+}
+
+void voice_sip::state::refer_notify(const std::shared_ptr<refer_subscription>& sub, uint16_t status,
+                                    std::string_view reason, bool final) {
+  if (!sub->subscribed || sub->terminated || stopped) return;
+  sub->terminated = final;
+  sub->queue.emplace_back(status_line(status, reason), final);
+  pump_refer_notify(sub);
+}
+
+void voice_sip::state::pump_refer_notify(const std::shared_ptr<refer_subscription>& sub) {
+  if (sub->in_flight || sub->queue.empty() || stopped) return;
+  auto [frag, final] = std::move(sub->queue.front());
+  sub->queue.pop_front();
+  // In the REFER's dialog: the call's own when it came in one (one CSeq space).
+  sig::dialog* d = &sub->dlg;
+  if (!sub->in_call.empty()) {
+    auto it = calls.find(sub->in_call);
+    if (it == calls.end()) return sub->queue.clear();  // the dialog ended with its call
+    d = &it->second.dlg;
+  }
+  auto n = sig::build_request(*d, "NOTIFY", true);
+  n.add(sig::header_id::event, sub->event_id.empty() ? std::string("refer") : "refer;id=" + sub->event_id);
+  n.add(sig::header_id::subscription_state, final ? "terminated;reason=noresource" : "active;expires=60");
+  sub->in_flight = true;
+  const bool sent = send_in_dialog(*d, n.finish(frag, "message/sipfrag;version=2.0"), [this, sub](const sig::client_event& e) {
+    if (e.what == sig::client_event::kind::provisional) return;
+    sub->in_flight = false;
+    // A subscriber that refuses or lost the subscription gets no more (RFC 6665 §4.1.3).
+    if (e.what != sig::client_event::kind::final_response || e.status >= 300) return sub->queue.clear();
+    pump_refer_notify(sub);
+  });
+  if (!sent) {
+    sub->in_flight = false;
+    sub->queue.clear();
+  }
 }
 
 void register_dialout_commands(service_context& ctx, voice_sip::state& s) {

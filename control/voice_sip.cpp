@@ -291,10 +291,11 @@ void voice_sip::state::on_ack(const sig::message_view& ack) {
   if (it != calls.end() && sig::in_dialog(it->second.dlg, ack)) it->second.confirmed = true;
 }
 
-void voice_sip::state::send_in_dialog(sig::dialog& d, std::string request, sig::client_callback cb) {
+bool voice_sip::state::send_in_dialog(sig::dialog& d, std::string request, sig::client_callback cb) {
   if (!cb) cb = [](const sig::client_event&) {};
-  if (!stack.send_request(std::move(request), d.next_hop, std::move(cb)))
-    log.warn("in-dialog request not sent", {{"call_id", d.call_id}, {"to", d.next_hop.to_string()}});
+  if (stack.send_request(std::move(request), d.next_hop, std::move(cb))) return true;
+  log.warn("in-dialog request not sent", {{"call_id", d.call_id}, {"to", d.next_hop.to_string()}});
+  return false;
 }
 
 void voice_sip::state::send_ack(const sig::dialog& d, uint32_t cseq) {
