@@ -59,6 +59,8 @@ const std::vector<cli_command>& cli_commands() {
       {"conf destroy", "conf.destroy", "destroy a conference and drop its participants", {arg("name", "NAME")}, {}},
       {"conf list", "conf.list", "list conferences", {}, {}},
       {"conf show", "conf.show", "show a conference and its participants", {arg("name", "NAME")}, {}},
+      {"conf lock", "conf.lock", "refuse new participants (dial-ins get 403); those in stay", {arg("name", "NAME")}, {}},
+      {"conf unlock", "conf.unlock", "admit new participants again", {arg("name", "NAME")}, {}},
       {"conf add-rtp", "conf.add_rtp", "add a plain-RTP participant; answers its local port",
        {arg("conf", "CONF")},
        {opt("--remote", "remote", "IP:PORT", t::string, true), opt("--codec", "codec", "CODEC", t::string, true, "pcmu pcma opus"),
@@ -89,6 +91,10 @@ const std::vector<cli_command>& cli_commands() {
       {"chat create", "chat.create", "create a chat room with its members",
        {arg("room", "ROOM"), arg("members", "USER", t::list)}, {}},
       {"chat list", "chat.list", "list chat rooms", {}, {}},
+      {"chat join", "chat.add_member", "add USER to a chat room", {arg("room", "ROOM"), arg("user", "USER")}, {}},
+      {"chat leave", "chat.remove_member", "remove USER from a chat room", {arg("room", "ROOM"), arg("user", "USER")}, {}},
+      {"chat status", "chat.status", "chat delivery: counters, members' cursors and queues",
+       {arg("room", "ROOM", t::string, true)}, {}},
       {"chat show", "chat.show", "show a chat room and its members", {arg("room", "ROOM")}, {}},
       {"chat send", "chat.send", "store a message in a room; answers its sequence number",
        {arg("room", "ROOM"), arg("body", "TEXT", t::text)}, {opt("--from", "from", "USER", t::string, true)}},
@@ -215,9 +221,16 @@ std::string cli_usage() {
   }
   s +=
       "\n"
-      "exit status: 0 ok, 1 tuttid answered with an error, 2 usage error,\n"
-      "3 cannot reach tuttid (no socket, connection lost, timeout)\n";
+      "exit status: 0 ok, 1 tuttid answered with an error (other than 4 and 5), 2 usage error,\n"
+      "3 cannot reach tuttid (no socket, connection lost, timeout), 4 not found (no such\n"
+      "user, conference, participant, ...), 5 conflict (exists already, or locked/full)\n";
   return s;
+}
+
+cli_exit cli_exit_for(std::string_view error_code) {
+  if (error_code == "not_found") return cli_not_found;
+  if (error_code == "conflict") return cli_conflict;
+  return cli_command_failed;
 }
 
 std::string cli_command_usage(const cli_command& c) {
@@ -447,6 +460,7 @@ std::string render_table(const json::array& a) {
 
 std::string render_human(const json::value& result) {
   if (is_table(result)) return render_table(result.get_array());
+  if (result.is_array() && result.get_array().empty()) return "(none)\n";  // an empty list
   if (!result.is_object()) return scalar_text(result) + "\n";
   std::vector<std::pair<std::string, std::string>> rows;
   std::vector<std::pair<std::string, const json::array*>> tables;

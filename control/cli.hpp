@@ -63,7 +63,17 @@ struct cli_command {
 const std::vector<cli_command>& cli_commands();
 
 // Exit statuses of tuttictl.
-enum cli_exit : int { cli_ok = 0, cli_command_failed = 1, cli_usage_error = 2, cli_unreachable = 3 };
+// An error answer exits with a status of its own where scripts want to tell it apart.
+enum cli_exit : int {
+  cli_ok = 0,
+  cli_command_failed = 1,  // tuttid answered with an error not listed below
+  cli_usage_error = 2,
+  cli_unreachable = 3,
+  cli_not_found = 4,       // errc::not_found: no such user, conference, participant, ...
+  cli_conflict = 5,        // errc::conflict: it exists already, or its state forbids it
+};
+// The exit status for an error answer's code.
+cli_exit cli_exit_for(std::string_view error_code);
 
 struct cli_request {
   std::string socket;               // --socket, $TUTTI_CONTROL_SOCKET, or the default

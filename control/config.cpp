@@ -235,11 +235,12 @@ const key_def keys[] = {
      [](const config& c) { return c.metrics ? c.metrics->to_string() : std::string("off"); },
      [](config& t, const config& f) { t.metrics = f.metrics; }},
     {"sip_auth_order", "sip-auth-order", "ORDER",
-     "digest challenges: sha256-first (RFC 8760) or md5-first (for clients that read only the first)",
+     "digest challenges: sha256-first (RFC 8760), md5-first (for clients that read only the first) or "
+     "md5-only (for clients that fail on any algorithm they lack)",
      kind::string, false,
      [](config& c, const raw_value& v, std::string_view) -> error_text {
-       if (str(v) != "sha256-first" && str(v) != "md5-first")
-         return "'" + str(v) + "' is neither sha256-first nor md5-first";
+       if (str(v) != "sha256-first" && str(v) != "md5-first" && str(v) != "md5-only")
+         return "'" + str(v) + "' is not sha256-first, md5-first or md5-only";
        c.sip_auth_order = str(v);
        return std::nullopt;
      },

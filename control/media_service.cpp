@@ -64,6 +64,11 @@ struct media_service::state {
   uint64_t events_seen = 0, dtmf_digits = 0, speaker_changes = 0;
   media_service::participant_listener rtp_timeout_listener;
   bool stopped = false;
+  std::vector<std::function<void(const std::string&)>> listeners;
+
+  void changed(const std::string& conference) {
+    for (auto& l : listeners) l(conference);
+  }
 
   conf_state* find(const std::string& name) {
     auto it = confs.find(name);
@@ -114,7 +119,13 @@ struct media_service::state {
       case dp::event_type::speaker_started:
       case dp::event_type::speaker_stopped:
         ++speaker_changes;
-        if (p) p->speaking = e.type == dp::event_type::speaker_started;
+        if (p) {
+          const bool speaking = e.type == dp::event_type::speaker_started;
+          if (p->speaking != speaking) {
+            p->speaking = speaking;
+            changed(c->info.name);
+          }
+        }
         break;
       case dp::event_type::dtmf:
         ++dtmf_digits;
@@ -291,7 +302,7 @@ void media_service::create_conference(const std::string& name, uint32_t rate_hz,
   cc.speakers.max_speakers = static_cast<uint8_t>(speakers);
   cc.spare_encoders = spare_encoders;
   state::conf_state c;
-  c.info = {name, cc.id, s.least_loaded_worker(), rate_hz, speakers, {}};
+  c.info = {name, cc.id, s.least_loaded_worker(), rate_hz, speakers, false, {}};
   c.max_participants = cc.max_participants;
   dp::command cmd;
   cmd.type = dp::command_type::add_conference;
@@ -309,7 +320,9 @@ void media_service::create_conference(const std::string& name, uint32_t rate_hz,
       return cb(fail(error("unavailable", "the worker refused the conference")));
     }
     s_->log.info("conference created", {{"name", name}, {"worker", c->info.worker}});
-    cb(c->info);
+    const conference_info info = c->info;
+    s_->changed(name);
+    cb(info);
   });
 }
 
@@ -327,6 +340,7 @@ void media_service::destroy_conference(const std::string& name, done<bool> cb) {
       s_->names_by_id.erase(c->info.id);
       s_->confs.erase(name);
     }
+    s_->changed(name);
     if (!m.ok) return cb(fail(error("internal", "the worker did not hold the conference")));
     s_->log.info("conference destroyed", {{"name", name}});
     cb(true);
@@ -336,9 +350,11 @@ void media_service::destroy_conference(const std::string& name, done<bool> cb) {
 void media_service::add_participant(const participant_request& r, done<participant_info> cb) {
   state& s = *s_;
   state::conf_state* c = s.find(r.conference);
-  if (!c || c->parts.size() >= c->max_participants) {
-    if (r.local_port) s.free_ports.insert(r.local_port);
+  const bool refused_locked = c && c->info.locked && !r.admit_when_locked;
+  if (!c || refused_locked || c->parts.size() >= c->max_participants) {
+    if (r.local_port) s.free_ports.insert(r.local_port);  // a reserved port is consumed either way
     if (!c) return cb(fail(error("not_found", "no conference '" + r.conference + "'")));
+    if (refused_locked) return cb(fail(error("conflict", "conference '" + r.conference + "' is locked")));
     return cb(fail(error("conflict", "conference '" + r.conference + "' is full")));
   }
   const uint16_t port = r.local_port ? r.local_port : s.take_port();
@@ -388,7 +404,9 @@ void media_service::add_participant(const participant_request& r, done<participa
     if (!c) return cb(fail(error("not_found", "the conference went away")));
     s_->log.info("participant added", {{"conference", conf}, {"participant", info.id},
                                        {"port", info.local_port}, {"codec", dp::to_string(codec)}});
-    cb(c->parts[info.id]);
+    const participant_info added = c->parts[info.id];
+    s_->changed(conf);
+    cb(added);
   });
 }
 
@@ -419,6 +437,7 @@ void media_service::remove_participant(const std::string& conference, uint32_t i
         if (m.ok) s_->free_ports.insert(it->second.local_port);
         c->parts.erase(it);
       }
+      s_->changed(conference);
     }
     if (!m.ok) return cb(fail(error("internal", "the worker did not hold the participant")));
     cb(true);
@@ -469,8 +488,28 @@ void media_service::control_participant(const std::string& conference, uint32_t 
       case control::input_gain: p.input_gain_db = gain_db; break;
       case control::output_gain: p.output_gain_db = gain_db; break;
     }
-    cb(p);
+    const participant_info now = p;
+    if (what != control::input_gain && what != control::output_gain) s_->changed(conference);
+    cb(now);
   });
+}
+
+void media_service::on_change(std::function<void(const std::string&)> listener) {
+  s_->listeners.push_back(std::move(listener));
+}
+
+result<conference_info, media_error> media_service::set_locked(const std::string& name, bool locked) {
+  state::conf_state* c = s_->find(name);
+  if (!c) return fail(error("not_found", "no conference '" + name + "'"));
+  if (c->info.locked != locked)
+    s_->log.info(locked ? "conference locked" : "conference unlocked", {{"name", name}});
+  c->info.locked = locked;
+  return *find(name);
+}
+
+bool media_service::admits(const std::string& name) const {
+  const auto* c = s_->find(name);
+  return !c || !c->info.locked;
 }
 
 std::vector<conference_info> media_service::conferences() const {

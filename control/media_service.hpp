@@ -39,6 +39,9 @@ struct participant_request {
   uint16_t remote_port = 0;
   bool muted = false;
   uint16_t local_port = 0;           // a port from reserve_port() (dial-out offers it first); 0: pick one
+  // A locked conference refuses new participants; true lets one in anyway (a dial-out the
+  // focus places on an operator's or a member's request).
+  bool admit_when_locked = false;
 };
 
 struct participant_info {
@@ -59,6 +62,7 @@ struct conference_info {
   unsigned worker = 0;
   uint32_t rate_hz = 0;
   uint32_t speakers = 0;
+  bool locked = false;  // refuses new participants (conf.lock)
   std::vector<participant_info> participants;
 };
 
@@ -92,6 +96,18 @@ class media_service {
   // the focus hangs up its call. One listener per kind; the latest wins.
   using participant_listener = std::function<void(const std::string& conference, uint32_t participant)>;
   void on_rtp_timeout(participant_listener l);
+  // Calls `listener` on this thread with a conference's name after its roster or a
+  // participant's state changed: created, destroyed, participant added or removed, muted,
+  // deafened, started or stopped speaking (the conference event package listens).
+  void on_change(std::function<void(const std::string& conference)> listener);
+
+  // Locks (refuses new participants) or unlocks a conference; those already in stay.
+  result<conference_info, media_error> set_locked(const std::string& name, bool locked);
+  // Whether a dial-in to `name` may join now: false only while that conference exists and
+  // is locked (an absent one is created on first use). The focus answers a dial-in INVITE
+  // 403 Forbidden when this is false, before creating or joining anything (RFC 4579 leaves
+  // admission policy to the focus); add_participant refuses a locked conference anyway.
+  bool admits(const std::string& name) const;
 
   std::vector<conference_info> conferences() const;
   std::optional<conference_info> find(const std::string& name) const;

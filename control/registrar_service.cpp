@@ -8,6 +8,7 @@
 #include "control/commands.hpp"
 #include "control/config.hpp"
 #include "control/log.hpp"
+#include "control/metrics.hpp"
 #include "signalling/auth.hpp"
 #include "signalling/registrar.hpp"
 #include "signalling/sip/serializer.hpp"
@@ -30,6 +31,7 @@ sig::auth_config auth_settings(const config& cfg) {
   sig::auth_config a;
   a.realm = cfg.domain;
   a.md5_first = cfg.sip_auth_order == "md5-first";
+  a.md5_only = cfg.sip_auth_order == "md5-only";
   return a;
 }
 
@@ -168,6 +170,17 @@ void register_registrar_commands(service_context& ctx, registrar_service& r) {
                                         {"aors", std::move(aors)}});
       },
       "registrations: REGISTER counters and every AOR's live contacts");
+
+  metrics_registry& m = ctx.metrics;
+  m.add_collector("tutti_registrations", "registered addresses of record (users with a live contact)",
+                  metric_type::gauge, {}, [&s](metric_writer& w) { w.value({}, s.locations.aor_count()); });
+  m.add_collector("tutti_registration_bindings", "registered contacts, all users", metric_type::gauge, {},
+                  [&s](metric_writer& w) { w.value({}, s.locations.binding_count()); });
+  m.add_collector("tutti_register_requests_total", "REGISTER requests by outcome", metric_type::counter,
+                  {"outcome"}, [&s](metric_writer& w) {
+                    w.value({"accepted"}, s.accepted);
+                    w.value({"refused"}, s.refused);
+                  });
 }
 
 }  // namespace tutti::ctl

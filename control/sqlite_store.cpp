@@ -67,6 +67,11 @@ constexpr const char* migrations[] = {
     "  body TEXT NOT NULL,"
     "  created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (room, seq));",
+    // v3: each member's delivery cursor (the chat service's offline delivery). Members of
+    // an existing room start at its newest message: the history is not pushed again.
+    "ALTER TABLE chat_members ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE chat_members SET delivered_seq ="
+    "  (SELECT last_seq FROM chats WHERE chats.room = chat_members.room);",
 };
 static_assert(std::size(migrations) == sqlite_schema_version);
 
@@ -504,7 +509,10 @@ void sqlite_store::user_add(std::string name, std::string password, std::string 
 
 void sqlite_store::user_del(std::string name, store_callback<bool> cb) {
   auto done = [this, name, cb = std::move(cb)](store_result<bool> r) {
-    if (r) creds_.erase(name);
+    if (r) {
+      creds_.erase(name);
+      ++membership_version_;  // the user's memberships went with them
+    }
     cb(std::move(r));
   };
   write<bool>(false, std::move(done), [name](connection& c) -> store_result<bool> {
@@ -624,7 +632,11 @@ void sqlite_store::chat_create(std::string room, std::vector<std::string> member
     boost::asio::post(io_, [cb = std::move(cb)] { cb(fail(err(store_errc::invalid, "a chat needs a room name (no spaces)"))); });
     return;
   }
-  write<chat_record>(false, std::move(cb), [room, members](connection& c) -> store_result<chat_record> {
+  auto done = [this, cb = std::move(cb)](store_result<chat_record> r) {
+    if (r) ++membership_version_;
+    cb(std::move(r));
+  };
+  write<chat_record>(false, std::move(done), [room, members](connection& c) -> store_result<chat_record> {
     for (auto& m : members)
       if (auto u = require_user(c, m); !u) return fail(u.error());
     {
@@ -661,10 +673,18 @@ void sqlite_store::chat_show(std::string room, store_callback<chat_record> cb) {
 }
 
 void sqlite_store::chat_add_member(std::string room, std::string user, store_callback<bool> cb) {
-  write<bool>(false, std::move(cb), [room, user](connection& c) -> store_result<bool> {
+  auto done = [this, cb = std::move(cb)](store_result<bool> r) {
+    if (r) ++membership_version_;
+    cb(std::move(r));
+  };
+  write<bool>(false, std::move(done), [room, user](connection& c) -> store_result<bool> {
     if (auto r = require_room(c, room); !r) return r;
     if (auto u = require_user(c, user); !u) return u;
-    query q(c, "INSERT INTO chat_members (room, user) VALUES (?1, ?2)");
+    // A member joins at the room's newest message: what came before is history to read,
+    // not a backlog to push.
+    query q(c,
+            "INSERT INTO chat_members (room, user, delivered_seq) "
+            "VALUES (?1, ?2, (SELECT last_seq FROM chats WHERE room = ?1))");
     q.bind(1, room).bind(2, user);
     auto r = run(c, q, "chat add member");
     if (!r) {
@@ -677,13 +697,62 @@ void sqlite_store::chat_add_member(std::string room, std::string user, store_cal
 }
 
 void sqlite_store::chat_remove_member(std::string room, std::string user, store_callback<bool> cb) {
-  write<bool>(false, std::move(cb), [room, user](connection& c) -> store_result<bool> {
+  auto done = [this, cb = std::move(cb)](store_result<bool> r) {
+    if (r) ++membership_version_;
+    cb(std::move(r));
+  };
+  write<bool>(false, std::move(done), [room, user](connection& c) -> store_result<bool> {
     query q(c, "DELETE FROM chat_members WHERE room = ?1 AND user = ?2");
     q.bind(1, room).bind(2, user);
     auto r = run(c, q, "chat remove member");
     if (!r) return fail(r.error());
     if (*r == 0) return fail(err(store_errc::not_found, "'" + user + "' is not in '" + room + "'"));
     return true;
+  });
+}
+
+void sqlite_store::chat_load(std::string room, store_callback<chat_state> cb) {
+  read<chat_state>(std::move(cb), [room](connection& c) -> store_result<chat_state> {
+    chat_state st;
+    {
+      query q(c, "SELECT last_seq FROM chats WHERE room = ?1");
+      q.bind(1, room);
+      int rc = q.step();
+      if (rc == SQLITE_DONE) return fail(err(store_errc::not_found, "no chat '" + room + "'"));
+      if (rc != SQLITE_ROW) return fail(q.failure("chat load"));
+      st.room = room;
+      st.last_seq = static_cast<uint64_t>(q.integer(0));
+    }
+    query q(c, "SELECT user, delivered_seq FROM chat_members WHERE room = ?1 ORDER BY user");
+    q.bind(1, room);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) st.members.push_back({q.text(0), static_cast<uint64_t>(q.integer(1))});
+    if (rc != SQLITE_DONE) return fail(q.failure("chat members"));
+    return st;
+  });
+}
+
+void sqlite_store::rooms_of(std::string user, store_callback<std::vector<std::string>> cb) {
+  read<std::vector<std::string>>(std::move(cb), [user](connection& c) -> store_result<std::vector<std::string>> {
+    query q(c, "SELECT room FROM chat_members WHERE user = ?1 ORDER BY room");
+    q.bind(1, user);
+    std::vector<std::string> v;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) v.push_back(q.text(0));
+    if (rc != SQLITE_DONE) return fail(q.failure("rooms of"));
+    return v;
+  });
+}
+
+void sqlite_store::set_delivered(std::string room, std::string user, uint64_t seq, store_callback<bool> cb) {
+  write<bool>(false, std::move(cb), [room, user, seq](connection& c) -> store_result<bool> {
+    query q(c,
+            "UPDATE chat_members SET delivered_seq = MAX(delivered_seq, ?3) "
+            "WHERE room = ?1 AND user = ?2");
+    q.bind(1, room).bind(2, user).bind(3, static_cast<int64_t>(seq));
+    auto r = run(c, q, "set delivered");
+    if (!r) return fail(r.error());
+    return *r > 0;
   });
 }
 

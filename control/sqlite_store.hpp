@@ -59,7 +59,7 @@ struct store_batch_stats {
 };
 
 // The schema version this build writes.
-inline constexpr int sqlite_schema_version = 2;
+inline constexpr int sqlite_schema_version = 3;
 
 // Brings `db` to schema version `target` (1..sqlite_schema_version) in one transaction;
 // the version reached, or why not. Exposed for migration tests.
@@ -99,6 +99,11 @@ class sqlite_store final : public store {
   void chat_add_member(std::string room, std::string user, store_callback<bool> cb) override;
   void chat_remove_member(std::string room, std::string user, store_callback<bool> cb) override;
 
+  void chat_load(std::string room, store_callback<chat_state> cb) override;
+  void rooms_of(std::string user, store_callback<std::vector<std::string>> cb) override;
+  void set_delivered(std::string room, std::string user, uint64_t seq, store_callback<bool> cb) override;
+  uint64_t membership_version() const noexcept override { return membership_version_; }
+
   void append_message(std::string room, std::string sender, std::string content_type, std::string body,
                       store_callback<message_record> cb) override;
   void history(std::string room, uint64_t after_seq, uint32_t limit,
@@ -126,6 +131,7 @@ class sqlite_store final : public store {
   std::unique_ptr<connection> wconn_, rconn_;
   std::map<std::string, user_credentials, std::less<>> creds_;  // control thread only
   std::function<void(const store_batch_stats&)> on_batch_;
+  uint64_t membership_version_ = 0;  // control thread only
   std::function<void()> close_done_;
   bool closed_ = false;  // control thread: close() was called
 

@@ -62,6 +62,19 @@ struct chat_record {
   std::vector<std::string> members;  // sorted; filled by chat_show, empty in chat_list
 };
 
+// A member of a chat and how far the chat service has delivered the room's stream to them.
+struct chat_member_state {
+  std::string user;
+  uint64_t delivered_seq = 0;  // every message with seq <= this was delivered (or refused)
+};
+
+// What the chat service needs to serve a room.
+struct chat_state {
+  std::string room;
+  uint64_t last_seq = 0;
+  std::vector<chat_member_state> members;  // sorted by user
+};
+
 struct message_record {
   std::string room;
   uint64_t seq = 0;  // 1, 2, 3, ... per room, in commit order
@@ -98,6 +111,17 @@ class store {
   virtual void chat_show(std::string room, store_callback<chat_record> cb) = 0;
   virtual void chat_add_member(std::string room, std::string user, store_callback<bool> cb) = 0;
   virtual void chat_remove_member(std::string room, std::string user, store_callback<bool> cb) = 0;
+
+  // The room with every member's delivery cursor.
+  virtual void chat_load(std::string room, store_callback<chat_state> cb) = 0;
+  // The rooms `user` is a member of, sorted.
+  virtual void rooms_of(std::string user, store_callback<std::vector<std::string>> cb) = 0;
+  // Raises `user`'s delivery cursor in `room` to `seq` (never lowers it); false when the
+  // user is not a member (any more).
+  virtual void set_delivered(std::string room, std::string user, uint64_t seq, store_callback<bool> cb) = 0;
+  // Bumped on the control thread whenever a write that changes chat membership commits
+  // (chat create/add/remove, user del): a cached membership older than this is stale.
+  virtual uint64_t membership_version() const noexcept = 0;
 
   // Appends a message to an existing room; the callback gets it with its sequence number
   // once it is durable. Appends queued together commit together (group commit).

@@ -43,5 +43,5 @@ int main(int argc, char** argv) {
   }
   if (!req->json)
     std::cerr << "tuttictl: " << outcome.error().code << ": " << outcome.error().message << "\n";
-  return cli_command_failed;
+  return cli_exit_for(outcome.error().code);
 }

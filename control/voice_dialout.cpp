@@ -243,7 +243,8 @@ void voice_sip::state::on_leg_event(uint64_t dial_id, size_t i, const sig::clien
 
 void voice_sip::state::join_answered(uint64_t dial_id, call c) {
   const std::string call_id = c.call_id;
-  const participant_request pr = participant_for(c.conference, c.user, c.audio, c.local_port);
+  participant_request pr = participant_for(c.conference, c.user, c.audio, c.local_port);
+  pr.admit_when_locked = true;  // dialled on an operator's or a member's request
   // The call exists from now on, so a BYE racing the media join is answered.
   calls[call_id] = std::move(c);
   auto it = dials.find(dial_id);

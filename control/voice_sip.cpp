@@ -54,6 +54,7 @@ participant_request participant_for(const std::string& conference, const std::st
   pr.format.payload_type = a.payload_type;
   pr.format.telephone_event_pt = a.telephone_event_pt;
   pr.format.audio_level_ext_id = a.audio_level_ext_id;
+  pr.format.rtcp_mux = a.rtcp_mux;
   pr.remote_ip = ipv4_host_order(a.remote_address);
   pr.remote_port = a.remote_port;
   pr.local_port = local_port;

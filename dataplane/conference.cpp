@@ -115,7 +115,9 @@ bool conference::decode_now(participant& p) noexcept {
   p.last_decoded_tick = stats_.ticks;
   ++stats_.decodes;
   ++p.stats.frames_decoded;
+  const uint64_t t0 = codec_start();
   const int n = p.decoder.decode(p.payload, p.payload_len, p.pcm, max_tick_samples);
+  codec_done(t0, codec_time_.decode_ns, codec_time_.decodes);
   if (n != static_cast<int>(samples_per_tick_)) {
     p.state = frame_state::silence;
     return false;
@@ -182,7 +184,9 @@ void conference::assemble(participant& p, const frame& f) noexcept {
         const stored_packet& pkt = *part.packet;
         if (!pkt.info.meta.voice) break;  // DTX or comfort noise inside a mixed tick
         if (!was_decoding && !any_sound) p.decoder.reset();
+        const uint64_t t0 = codec_start();
         const int n = p.decoder.decode(pkt.payload, pkt.len, p.carry, max_packet_samples);
+        codec_done(t0, codec_time_.decode_ns, codec_time_.decodes);
         ++stats_.decodes;
         ++p.stats.frames_decoded;
         p.carry_len = static_cast<uint16_t>(n > 0 ? n : 0);
@@ -199,10 +203,12 @@ void conference::assemble(participant& p, const frame& f) noexcept {
         // Conceal only a stream that was being heard; a gap in silence stays silence.
         if (!was_decoding && !any_sound) break;
         const stored_packet* next = p.jitter.peek_next();
+        const uint64_t t0 = codec_start();
         if (next && next->info.meta.voice && k + 1 == f.n_parts)
           p.decoder.recover_from_next(next->payload, next->len, out, want);
         else
           p.decoder.conceal(out, want);
+        codec_done(t0, codec_time_.decode_ns, codec_time_.decodes);
         ++p.stats.frames_concealed;
         any_sound = true;
         continue;
@@ -261,7 +267,9 @@ tx_desc conference::own_encode(participant& p, const int16_t* mix) noexcept {
     pcm = mix_;
   }
   auto& slot = g.slots[static_cast<size_t>(p.encoder_slot)];
+  const uint64_t t0 = codec_start();
   slot.len = slot.encoder->encode(pcm, slot.payload, sizeof slot.payload);
+  codec_done(t0, codec_time_.encode_ns, codec_time_.encodes);
   if (slot.len <= 0) {
     ++stats_.encoder_failures;
     return {&p, g.silence_payload, g.silence_len};
@@ -300,7 +308,9 @@ tx_desc conference::output_for(size_t i) noexcept {
   }
   if (g.shared_tick != stats_.ticks) {
     simd::saturate(sum_, mix_, samples_per_tick_);
+    const uint64_t t0 = codec_start();
     g.shared_len = g.shared.encode(mix_, g.shared_payload, sizeof g.shared_payload);
+    codec_done(t0, codec_time_.encode_ns, codec_time_.encodes);
     g.shared_tick = stats_.ticks;
     ++stats_.shared_encodes;
     if (g.shared_len <= 0) ++stats_.encoder_failures;
@@ -312,6 +322,8 @@ tx_desc conference::output_for(size_t i) noexcept {
 
 size_t conference::tick(tx_desc* tx, size_t tx_cap, event_sink* events) noexcept {
   ++stats_.ticks;
+  codec_time_ = {};
+  timing_ = stats_.ticks % codec_sample_ticks == 0;
   sum_ready_ = false;
   speakers_.clear();
   const size_t n = members_.size();

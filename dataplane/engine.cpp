@@ -268,6 +268,11 @@ void engine::run_slot(size_t slot, uint64_t now_ns) noexcept {
   for (conference* c : slots_[slot]) {
     const uint64_t t0 = monotonic_ns();
     const size_t n = c->tick(tx_descs_.data(), tx_descs_.size(), events_);
+    const codec_time& ct = c->last_tick_codec_time();
+    stats_.codec.decode_ns += ct.decode_ns;
+    stats_.codec.decodes += ct.decodes;
+    stats_.codec.encode_ns += ct.encode_ns;
+    stats_.codec.encodes += ct.encodes;
     send(tx_descs_.data(), n);
     housekeeping(*c, now_ns);
     tick_times_.record(monotonic_ns() - t0);
@@ -319,8 +324,10 @@ void engine::send(const tx_desc* tx, size_t n) noexcept {
 
 void engine::housekeeping(conference& c, uint64_t now_ns) noexcept {
   const uint64_t timeout_ns = uint64_t{config_.rtp_timeout_ms} * 1'000'000;
+  stats_.jitter_depth_samples += c.size();
   for (size_t i = 0; i < c.size(); ++i) {
     participant& p = *c.at(i);
+    stats_.jitter_depth_sum += p.jitter.buffered();
     // A participant that never sent is not timed out: it may be listen-only until it does.
     if (timeout_ns && !p.timed_out && p.last_rx_ns && now_ns > p.last_rx_ns + timeout_ns) {
       p.timed_out = true;
@@ -347,7 +354,8 @@ void engine::send_rtcp(participant& p) noexcept {
     return;
   }
   // SR about what we sent it, a report block about what it sent us, SDES CNAME: the
-  // compound RFC 3550 §6.1 requires, muxed on the RTP port (RFC 5761).
+  // compound RFC 3550 §6.1 requires, muxed on the RTP port (RFC 5761) when the peer agreed,
+  // else sent from it to the peer's RTCP port.
   const uint64_t ntp = ntp_from_unix_ns(realtime_ns());
   rtcp_sender_info info{ntp, p.tx_timestamp, static_cast<uint32_t>(p.stats.tx_packets),
                         static_cast<uint32_t>(p.tx_bytes)};
@@ -365,6 +373,7 @@ void engine::send_rtcp(participant& p) noexcept {
   pkt->len = static_cast<uint16_t>(len);
   pkt->local_port = p.config.local_port;
   pkt->remote = p.config.remote;
+  if (!p.config.format.rtcp_mux && pkt->remote.port < 65535) ++pkt->remote.port;
   ++stats_.tx_rtcp;
   tx_burst_[tx_pending_++] = pkt;
   if (tx_pending_ == burst) flush_tx();

@@ -55,6 +55,9 @@ struct engine_stats {
   uint64_t skipped_periods = 0;        // whole 20 ms periods dropped after a long stall
   uint64_t tx_rtcp = 0;                // RTCP reports sent
   uint64_t rtp_timeouts = 0;           // participants that went silent past rtp_timeout_ms
+  codec_time codec;                    // summed over sampled conference ticks (see codec_time)
+  uint64_t jitter_depth_sum = 0;       // packets waiting in each jitter buffer after its tick,
+  uint64_t jitter_depth_samples = 0;   //   summed, and how many buffers were counted
   std::array<uint64_t, static_cast<size_t>(rx_drop::count)> rx_drops{};
   std::array<uint64_t, static_cast<size_t>(rtp_drop::count)> rtp_drops{};
 };

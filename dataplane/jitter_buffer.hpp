@@ -185,6 +185,8 @@ class jitter_buffer {
   void flush() noexcept;
 
   jitter_stats stats() const noexcept;
+  // Packets waiting to play (stats().buffered without building the whole struct).
+  uint16_t buffered() const noexcept { return static_cast<uint16_t>(count_); }
   const jitter_config& config() const noexcept { return cfg_; }
 
  private:

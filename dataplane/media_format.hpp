@@ -18,6 +18,8 @@ struct media_format {
   uint8_t payload_type = 0;
   uint8_t telephone_event_pt = 0;    // RFC 4733 payload type, 0 when not negotiated
   uint8_t audio_level_ext_id = 0;    // RFC 6464 extension id, 0 when not negotiated
+  bool rtcp_mux = true;              // RTCP on the RTP port (RFC 5761); else our reports go to
+                                     // the peer's RTP port + 1 (RFC 3550 §11)
 };
 
 // Two legs can exchange payloads without transcoding when codec and clock match: the payload

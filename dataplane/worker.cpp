@@ -3,7 +3,9 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include "base/clock.hpp"
 #include "dataplane/conference.hpp"
@@ -15,6 +17,14 @@ constexpr uint64_t publish_interval_ns = 100'000'000;
 constexpr uint64_t max_idle_wait_ns = 1'000'000;  // commands are taken within 1 ms
 constexpr size_t commands_per_loop = 32;
 static_assert(sizeof(worker_snapshot) % sizeof(uint64_t) == 0);
+
+// The calling thread's CPU time. A system call (no vDSO for thread clocks): read once per
+// publish, never per loop.
+uint64_t thread_cpu_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
 }  // namespace
 
 const char* to_string(command_type t) noexcept {
@@ -164,9 +174,28 @@ size_t worker::take_commands() noexcept {
 }
 
 void worker::publish(uint64_t now_ns) noexcept {
+  // Load from CPU time. busy_ns_ is wall time while working, so on a shared core it counts
+  // the time the thread was preempted mid-work. Over each interval: a worker that sleeps when
+  // idle burns CPU only working, so its CPU time bounds its work; a busy-polling worker spins
+  // the whole interval, so its working wall time is scaled by the share of the interval it
+  // actually ran. On a dedicated core both equal busy_ns_.
+  const uint64_t cpu = thread_cpu_ns();
+  const uint64_t d_wall = now_ns - published_ns_;
+  const uint64_t d_busy = busy_ns_ - published_busy_ns_;
+  const uint64_t d_cpu = cpu - published_cpu_ns_;
+  uint64_t d_load = std::min(d_busy, d_cpu);
+  if (config_.busy_poll && d_wall > 0 && d_cpu < d_wall)
+    d_load = static_cast<uint64_t>(double(d_busy) * double(d_cpu) / double(d_wall));
+  load_ns_ += d_load;
+  published_ns_ = now_ns;
+  published_busy_ns_ = busy_ns_;
+  published_cpu_ns_ = cpu;
+
   worker_snapshot s;
   s.uptime_ns = now_ns - started_ns_;
   s.busy_ns = busy_ns_;
+  s.load_ns = load_ns_;
+  s.cpu_ns = cpu;
   s.loops = loops_;
   s.conferences = engine_.conference_count();
   s.participants = engine_.participant_count();
@@ -189,6 +218,30 @@ void worker::publish(uint64_t now_ns) noexcept {
   s.tick_p50_ns = h.quantile_ns(0.50);
   s.tick_p99_ns = h.quantile_ns(0.99);
   s.tick_max_ns = h.max_ns();
+  // Fine buckets into the coarse ones by upper bound: a fine bucket straddling a bound
+  // counts above it.
+  for (size_t b = 0, k = 0; b < latency_histogram::bucket_count; ++b) {
+    if (h.buckets()[b] == 0) continue;
+    const uint64_t upper = latency_histogram::upper_bound_ns(b);
+    while (k < tick_bucket_bounds_ns.size() && upper > tick_bucket_bounds_ns[k]) ++k;
+    s.tick_buckets[k] += h.buckets()[b];
+  }
+  s.tick_sum_ns = h.sum_ns();
+  s.tx_no_buffer = e.tx_no_buffer;
+  s.tx_no_destination = e.tx_no_destination;
+  s.decode_ns = e.codec.decode_ns;
+  s.decodes_timed = e.codec.decodes;
+  s.encode_ns = e.codec.encode_ns;
+  s.encodes_timed = e.codec.encodes;
+  // Mean depth over the interval; kept as it was when no tick ran since.
+  if (e.jitter_depth_samples > published_depth_samples_) {
+    depth_milli_ = (e.jitter_depth_sum - published_depth_sum_) * 1000 /
+                   (e.jitter_depth_samples - published_depth_samples_);
+    published_depth_sum_ = e.jitter_depth_sum;
+    published_depth_samples_ = e.jitter_depth_samples;
+  }
+  if (s.participants == 0) depth_milli_ = 0;
+  s.jitter_depth_milli = depth_milli_;
 
   uint64_t words[snapshot_words];
   std::memcpy(words, &s, sizeof s);
@@ -217,6 +270,8 @@ worker_snapshot worker::snapshot() const noexcept {
 void worker::run() noexcept {
   if (config_.thread_init) config_.thread_init();
   started_ns_ = monotonic_ns();
+  published_ns_ = started_ns_;
+  published_cpu_ns_ = thread_cpu_ns();
   engine_.start(started_ns_);
   uint64_t next_publish = started_ns_;
   publish(started_ns_);

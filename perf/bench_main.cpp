@@ -7,6 +7,7 @@
 
 #include "perf/bench_dpdk.hpp"
 #include "perf/bench_engine.hpp"
+#include "perf/bench_engine_dpdk.hpp"
 #include "perf/bench_io.hpp"
 #include "perf/bench_kernels.hpp"
 #include "perf/bench_sip.hpp"
@@ -41,6 +42,8 @@ constexpr subcommand kSubcommands[] = {
      tutti::perf::run_sip},
     {"engine", "media engine participants per core for a workload (--workload NAME)",
      tutti::perf::run_engine},
+    {"engine-dpdk", "the engine workload through dpdk_io on net_ring vs engine only, same run",
+     tutti::perf::run_engine_dpdk},
 };
 
 void usage(std::FILE* f) {

@@ -252,6 +252,7 @@ std::string authenticator::challenge(const message_view& req, const request_cont
   const std::string_view first = config_.md5_first ? "MD5" : "SHA-256";
   const std::string_view second = config_.md5_first ? "SHA-256" : "MD5";
   for (const std::string_view alg : {first, second}) {
+    if (config_.md5_only && alg != "MD5") continue;
     v.assign("Digest realm=\"").append(config_.realm).append("\", nonce=\"").append(nonce);
     v.append("\", opaque=\"").append(opaque_).append("\", algorithm=").append(alg).append(", qop=\"auth\"");
     if (stale) v.append(", stale=true");

@@ -111,6 +111,8 @@ struct auth_config {
   bool check_identity = true;
   bool md5_first = false;              // challenge MD5 before SHA-256 (clients that read only
                                        // the first challenge: RFC 2617-era phones, SIPp 3.6)
+  bool md5_only = false;               // challenge MD5 alone (clients that give up on any
+                                       // challenge they cannot answer: libre/baresip 1.0)
 };
 
 // Bounded map nonce sequence -> highest nonce-count, least recently used evicted first.

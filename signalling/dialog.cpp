@@ -30,6 +30,19 @@ void name_addr_to(std::string& out, std::string_view display, std::string_view u
   if (!tag.empty()) out.append(";tag=").append(tag);
 }
 
+// Route, From, To, Call-ID, CSeq and Max-Forwards of a request in the dialog (§12.2.1.1).
+void add_dialog_headers(message_builder& b, const dialog& d, std::string_view method, uint32_t cseq) {
+  for (const std::string& r : d.route_set) b.add(header_id::route, r);
+  std::string from, to;
+  name_addr_to(from, {}, d.local_uri, d.local_tag);
+  name_addr_to(to, {}, d.remote_uri, d.remote_tag);
+  b.add(header_id::from, from);
+  b.add(header_id::to, to);
+  b.add(header_id::call_id, d.call_id);
+  b.add(header_id::cseq, std::to_string(cseq) + " " + std::string(method));
+  b.add(header_id::max_forwards, 70);
+}
+
 }  // namespace
 
 std::string quote_display(std::string_view name) {
@@ -82,18 +95,11 @@ std::optional<dialog> dialog_as_uac(const message_view& req, const message_view&
   return d;
 }
 
+
 message_builder build_request(dialog& d, std::string_view method, bool with_contact, std::optional<uint32_t> cseq) {
   const uint32_t number = cseq ? *cseq : ++d.local_cseq;
   message_builder b = message_builder::request(method, d.remote_target);
-  for (const std::string& r : d.route_set) b.add(header_id::route, r);
-  std::string from, to;
-  name_addr_to(from, {}, d.local_uri, d.local_tag);
-  name_addr_to(to, {}, d.remote_uri, d.remote_tag);
-  b.add(header_id::from, from);
-  b.add(header_id::to, to);
-  b.add(header_id::call_id, d.call_id);
-  b.add(header_id::cseq, std::to_string(number) + " " + std::string(method));
-  b.add(header_id::max_forwards, 70);
+  add_dialog_headers(b, d, method, number);
   if (with_contact && !d.local_contact.empty()) b.add(header_id::contact, "<" + d.local_contact + ">");
   return b;
 }
@@ -103,15 +109,7 @@ std::string ack_for_2xx(const dialog& d, uint32_t invite_cseq, std::string_view 
   message_builder b = message_builder::request("ACK", d.remote_target);
   b.add(header_id::via, "SIP/2.0/" + std::string(via_transport) + " " + std::string(sent_by) + ";branch=" +
                             std::string(branch) + ";rport");
-  for (const std::string& r : d.route_set) b.add(header_id::route, r);
-  std::string from, to;
-  name_addr_to(from, {}, d.local_uri, d.local_tag);
-  name_addr_to(to, {}, d.remote_uri, d.remote_tag);
-  b.add(header_id::from, from);
-  b.add(header_id::to, to);
-  b.add(header_id::call_id, d.call_id);
-  b.add(header_id::cseq, std::to_string(invite_cseq) + " ACK");
-  b.add(header_id::max_forwards, 70);
+  add_dialog_headers(b, d, "ACK", invite_cseq);
   return b.finish();
 }
 

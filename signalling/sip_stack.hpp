@@ -96,6 +96,7 @@ class sip_stack {
 
   const stack_counters& counters() const noexcept { return counters_; }
   const transport& wire() const noexcept { return transport_; }
+  transport& wire() noexcept { return transport_; }  // receive() and set_tap() for tests, fuzzing
   const transaction_layer& transactions() const noexcept { return transactions_; }
 
  private:

@@ -1,7 +1,13 @@
 #include "signalling/transport.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <numeric>
 
@@ -53,7 +59,7 @@ std::string remote_key(const asio::ip::address& a, uint16_t port) {
 
 transport::transport(asio::io_context& io, receiver on_message, transport_limits limits)
     : io_(io), on_message_(std::move(on_message)), limits_(limits), udp_(io), acceptor_(io),
-      udp_buffer_(65536) {
+      udp_buffer_(udp_slots * udp_slot_bytes) {
   udp_limits_.max_message_bytes = limits_.max_message_bytes;
   udp_limits_.datagram = true;
   tcp_limits_.max_message_bytes = limits_.max_message_bytes;
@@ -89,6 +95,7 @@ result<uint16_t, std::string> transport::open(const std::string& host, uint16_t 
     udp_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
     host_ = addr.to_string();
     port_ = bound;
+    udp_v6_ = addr.is_v6();
     open_ = true;
     wait_udp();
     accept();
@@ -128,24 +135,64 @@ void transport::wait_udp() {
 }
 
 void transport::read_udp() {
-  for (size_t i = 0; i < limits_.udp_batch && open_; ++i) {
-    udp::endpoint from;
-    boost::system::error_code ec;
-    const size_t n = udp_.receive_from(asio::buffer(udp_buffer_), from, 0, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return;
-    if (ec) continue;  // e.g. ICMP port unreachable reported on the socket
-    ++counters_.udp_received;
-    peer src{transport_kind::udp, from.address(), from.port(), 0};
-    if (src.address.is_v6() && src.address.to_v6().is_v4_mapped())
-      src.address = asio::ip::make_address_v4(asio::ip::v4_mapped, src.address.to_v6());
-    auto m = parse_message(std::string_view(udp_buffer_.data(), n), udp_limits_);
-    if (!m) {
-      if (m.error().reason == parse_reason::empty) ++counters_.keepalives;
-      else malformed(m.error(), src);
+  // recvmmsg(2): up to udp_slots datagrams per system call, with their sources, instead of
+  // one recvfrom each plus the one that finds the socket empty.
+  std::array<mmsghdr, udp_slots> msgs;
+  std::array<iovec, udp_slots> iov;
+  std::array<sockaddr_storage, udp_slots> from;
+  size_t taken = 0;
+  while (taken < limits_.udp_batch && open_) {
+    const size_t want = std::min(udp_slots, limits_.udp_batch - taken);
+    for (size_t i = 0; i < want; ++i) {
+      iov[i] = {udp_buffer_.data() + i * udp_slot_bytes, udp_slot_bytes};
+      std::memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    const int n = ::recvmmsg(udp_.native_handle(), msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // drained
+    if (n <= 0) {
+      // A pending socket error (an ICMP port unreachable from an earlier send) is
+      // reported once; the datagrams behind it are still there.
+      ++taken;
       continue;
     }
-    on_message_(*m, src);
+    for (int i = 0; i < n && open_; ++i) {
+      ++counters_.udp_received;
+      peer src{transport_kind::udp, {}, 0, 0};
+      if (from[i].ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&from[i]);
+        src.address = asio::ip::address_v4(ntohl(a->sin_addr.s_addr));
+        src.port = ntohs(a->sin_port);
+      } else if (from[i].ss_family == AF_INET6) {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&from[i]);
+        asio::ip::address_v6::bytes_type b;
+        std::memcpy(b.data(), &a->sin6_addr, b.size());
+        const asio::ip::address_v6 v6(b, a->sin6_scope_id);
+        src.address = v6.is_v4_mapped() ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, v6))
+                                        : asio::ip::address(v6);
+        src.port = ntohs(a->sin6_port);
+      } else {
+        continue;
+      }
+      receive(std::string_view(udp_buffer_.data() + static_cast<size_t>(i) * udp_slot_bytes, msgs[i].msg_len), src);
+    }
+    taken += static_cast<size_t>(n);
+    if (static_cast<size_t>(n) < want) return;  // drained
   }
+}
+
+void transport::receive(std::string_view message, const peer& from) {
+  const bool datagram = !from.reliable();
+  auto m = parse_message(message, datagram ? udp_limits_ : tcp_limits_);
+  if (!m) {
+    if (m.error().reason == parse_reason::empty && datagram) ++counters_.keepalives;
+    else malformed(m.error(), from);
+    return;
+  }
+  on_message_(*m, from);
 }
 
 void transport::malformed(const parse_error& e, const peer& from) {
@@ -166,7 +213,7 @@ bool transport::send_udp(const peer& to, std::string_view bytes) {
   if (!udp_.is_open()) return false;
   boost::system::error_code ec;
   asio::ip::address a = to.address;
-  if (udp_.local_endpoint(ec).address().is_v6() && a.is_v4())
+  if (udp_v6_ && a.is_v4())
     a = asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4());
   udp_.send_to(asio::buffer(bytes.data(), bytes.size()), udp::endpoint(a, to.port), 0, ec);
   if (ec) {
@@ -178,6 +225,11 @@ bool transport::send_udp(const peer& to, std::string_view bytes) {
 }
 
 bool transport::send(const peer& to, std::string_view bytes) {
+  if (tap_) {
+    if (!tap_(to, bytes)) return false;
+    ++counters_.sent;
+    return true;
+  }
   return to.transport == transport_kind::udp ? send_udp(to, bytes) : send_tcp(to, bytes);
 }
 
@@ -255,9 +307,7 @@ void transport::on_stream_data(const connection_ptr& c) {
     const std::string_view msg = data.substr(fr.skip, fr.length);
     off += fr.skip + fr.length;
     ++counters_.tcp_received;
-    auto m = parse_message(msg, tcp_limits_);
-    if (!m) malformed(m.error(), c->remote);
-    else on_message_(*m, c->remote);
+    receive(msg, c->remote);
   }
   if (!c->closed) c->rx.erase(0, off);
 }

@@ -2,8 +2,8 @@
 // same address and port, plus the TCP connections accepted or opened.
 //
 // Model: everything runs on the control thread's io_context; nothing is locked. UDP is
-// read in batches (wait for readable, then non-blocking reads until empty) into one
-// 64 KiB buffer; TCP connections keep a receive buffer framed by frame_stream() (RFC 3261
+// read in batches (wait for readable, then recvmmsg until empty or udp_batch) into 16
+// slots of 64 KiB; TCP connections keep a receive buffer framed by frame_stream() (RFC 3261
 // §18.3) and a bounded write queue. Every message that parses goes to the receiver with
 // the peer it came from (the message_view is valid during the call only). One that does
 // not parse is counted by reason and, when parse_error::answerable, answered with
@@ -83,6 +83,14 @@ class transport final : public message_sender {
   bool send(const peer& to, std::string_view bytes) override;
   std::string sent_by(transport_kind k) const override;
 
+  // One message as a socket delivers it (a datagram, or a frame of a TCP stream): parsed,
+  // counted, answered when malformed, else handed to the receiver. The socket paths call
+  // it; tests and the stack fuzz target enter here without a socket.
+  void receive(std::string_view message, const peer& from);
+  // When set, every outgoing message goes to the tap instead of the network (tests, fuzzing).
+  using tap = std::function<bool(const peer& to, std::string_view bytes)>;
+  void set_tap(tap t) { tap_ = std::move(t); }
+
  private:
   struct connection;
   using connection_ptr = std::shared_ptr<connection>;
@@ -105,15 +113,19 @@ class transport final : public message_sender {
   parse_limits udp_limits_, tcp_limits_;
   boost::asio::ip::udp::socket udp_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::vector<char> udp_buffer_;
+  static constexpr size_t udp_slots = 16;           // datagrams per recvmmsg
+  static constexpr size_t udp_slot_bytes = 65536;   // a whole datagram (truncated ones fail to parse)
+  std::vector<char> udp_buffer_;                    // udp_slots slots of udp_slot_bytes
   std::unordered_map<uint64_t, connection_ptr> conns_;
   std::unordered_map<std::string, uint64_t> by_remote_;  // "addr|port" -> connection id
   uint64_t next_connection_ = 1;
   std::string host_;
   uint16_t port_ = 0;
   bool open_ = false;
+  bool udp_v6_ = false;  // the UDP socket is IPv6: IPv4 peers are written v4-mapped
   transport_counters counters_;
   uint64_t tag_seed_ = 0;
+  tap tap_;
 };
 
 }  // namespace tutti::sig

@@ -131,20 +131,24 @@ void dpdk_io::close_port(uint16_t p) noexcept {
 }
 
 uint16_t dpdk_io::rx_burst(packet** out, uint16_t max) noexcept {
-  uint16_t n = 0;
-  while (n < max) {
-    const uint16_t want = std::min<uint16_t>(static_cast<uint16_t>(max - n), burst);
-    bool drained = false;
-    n = static_cast<uint16_t>(n + rx_chunk(out + n, want, drained));
-    if (drained) break;
+  // At most `max` frames come off the device per call, whatever becomes of them: a device
+  // that never runs dry (net_null, a flood of frames that are all dropped or answered) must
+  // not hold the worker here.
+  uint16_t up = 0, taken = 0;
+  while (taken < max) {
+    const uint16_t want = std::min<uint16_t>(static_cast<uint16_t>(max - taken), burst);
+    uint16_t got = 0;
+    up = static_cast<uint16_t>(up + rx_chunk(out + up, want, got));
+    taken = static_cast<uint16_t>(taken + got);
+    if (got < want) break;
   }
-  return n;
+  return up;
 }
 
-uint16_t dpdk_io::rx_chunk(packet** out, uint16_t max, bool& drained) noexcept {
+uint16_t dpdk_io::rx_chunk(packet** out, uint16_t max, uint16_t& received) noexcept {
   rte_mbuf* mbufs[burst];
   const uint16_t n = rte_eth_rx_burst(port_id_, queue_, mbufs, max);
-  drained = n < max;
+  received = n;
   uint16_t up = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(mbufs[i + 3], void*));

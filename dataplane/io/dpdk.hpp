@@ -200,8 +200,9 @@ class dpdk_io final : public packet_io {
 
   dpdk_io(dpdk_port& port, uint16_t queue);
   bool port_is_open(uint16_t p) const noexcept { return (open_[p >> 6] >> (p & 63)) & 1; }
-  // One rte_eth_rx_burst of up to `max` (≤ burst); `drained` when the queue had fewer.
-  uint16_t rx_chunk(packet** out, uint16_t max, bool& drained) noexcept;
+  // One rte_eth_rx_burst of up to `max` (≤ burst) frames, `received` of them; returns how
+  // many UDP payloads it handed up.
+  uint16_t rx_chunk(packet** out, uint16_t max, uint16_t& received) noexcept;
   // Queues an answer built in a received mbuf; sent at the end of the RX chunk.
   void queue_reply(rte_mbuf* m) noexcept;
   void flush_replies() noexcept;

@@ -127,6 +127,7 @@ TEST_CASE("results render as aligned text and tables", "[control][cli]") {
   CHECK(render_human(json::object()) == "ok\n");
   CHECK(render_human(json::parse(R"([{"a":1},{"a":22}])")) == "A\n1\n22\n");
   CHECK(render_human(json::value("plain")) == "plain\n");
+  CHECK(render_human(json::array()) == "(none)\n");
 }
 
 TEST_CASE("the shipped bash completion is the generated one", "[control][cli]") {

@@ -117,12 +117,12 @@ TEST_CASE("a v1 database is migrated to the current schema, keeping its rows", "
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(o.path.c_str(), &db) == SQLITE_OK);
   CHECK(*sqlite_migrate(db, sqlite_schema_version) == sqlite_schema_version);
-  CHECK(sqlite_migrate(db, sqlite_schema_version + 1).error() == "no schema version 3");
+  CHECK(sqlite_migrate(db, sqlite_schema_version + 1).error() == "no schema version 4");
   REQUIRE(sqlite3_exec(db, "UPDATE schema_version SET version = 9", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
   auto newer = sqlite_store::open(io, o);
   REQUIRE_FALSE(newer.ok());
-  CHECK(newer.error() == o.path + ": database schema v9 is newer than this tuttid's (v2)");
+  CHECK(newer.error() == o.path + ": database schema v9 is newer than this tuttid's (v3)");
 }
 
 TEST_CASE("users: add, get, list, passwd, del; only HA1s are stored", "[control][store]") {
@@ -268,6 +268,72 @@ TEST_CASE("chats, members, messages and history", "[control][store]") {
   REQUIRE(wait<bool>(io, [&](auto cb) { s->user_del("bob", cb); }).ok());
   CHECK(wait<std::vector<message_record>>(io, [&](auto cb) { s->history("lobby", 0, 10, cb); })->size() == 5);
 
+  close_store(io, s);
+}
+
+TEST_CASE("delivery cursors: load, raise, join at the newest message, membership version", "[control][store]") {
+  test::temp_dir dir;
+  asio::io_context io;
+  auto s = open_store(io, options(dir));
+  for (auto n : {"alice", "bob", "carol"}) add_user(io, *s, n);
+  const uint64_t v0 = s->membership_version();
+  REQUIRE(wait<chat_record>(io, [&](auto cb) { s->chat_create("lobby", {"alice", "bob"}, cb); }).ok());
+  CHECK(s->membership_version() == v0 + 1);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(wait<message_record>(io, [&](auto cb) { s->append_message("lobby", "alice", "text/plain", "x", cb); }).ok());
+
+  auto st = wait<chat_state>(io, [&](auto cb) { s->chat_load("lobby", cb); });
+  REQUIRE(st.ok());
+  CHECK(st->last_seq == 3);
+  REQUIRE(st->members.size() == 2);
+  CHECK(st->members[0].user == "alice");
+  CHECK(st->members[0].delivered_seq == 0);
+  CHECK(wait<chat_state>(io, [&](auto cb) { s->chat_load("nope", cb); }).error().code == store_errc::not_found);
+
+  // Raised, never lowered; a non-member is reported, not an error.
+  CHECK(*wait<bool>(io, [&](auto cb) { s->set_delivered("lobby", "bob", 2, cb); }));
+  CHECK(*wait<bool>(io, [&](auto cb) { s->set_delivered("lobby", "bob", 1, cb); }));
+  CHECK_FALSE(*wait<bool>(io, [&](auto cb) { s->set_delivered("lobby", "carol", 1, cb); }));
+  // carol joins at seq 3: nothing before her arrival is pushed to her.
+  REQUIRE(wait<bool>(io, [&](auto cb) { s->chat_add_member("lobby", "carol", cb); }).ok());
+  CHECK(s->membership_version() == v0 + 2);
+  st = wait<chat_state>(io, [&](auto cb) { s->chat_load("lobby", cb); });
+  REQUIRE(st->members.size() == 3);
+  CHECK(st->members[1].delivered_seq == 2);
+  CHECK(st->members[2].user == "carol");
+  CHECK(st->members[2].delivered_seq == 3);
+
+  REQUIRE(wait<chat_record>(io, [&](auto cb) { s->chat_create("attic", {"carol"}, cb); }).ok());
+  CHECK(*wait<std::vector<std::string>>(io, [&](auto cb) { s->rooms_of("carol", cb); }) ==
+        std::vector<std::string>{"attic", "lobby"});
+  CHECK(wait<std::vector<std::string>>(io, [&](auto cb) { s->rooms_of("zed", cb); })->empty());
+  REQUIRE(wait<bool>(io, [&](auto cb) { s->chat_remove_member("lobby", "carol", cb); }).ok());
+  REQUIRE(wait<bool>(io, [&](auto cb) { s->user_del("bob", cb); }).ok());
+  CHECK(s->membership_version() == v0 + 5);
+  CHECK(wait<chat_state>(io, [&](auto cb) { s->chat_load("lobby", cb); })->members.size() == 1);
+  close_store(io, s);
+}
+
+TEST_CASE("a v2 database gets cursors at each room's newest message", "[control][store]") {
+  test::temp_dir dir;
+  auto o = options(dir);
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(o.path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite_migrate(db, 2).ok());
+    const char* rows =
+        "INSERT INTO users VALUES ('a', '', 'x', 'y');"
+        "INSERT INTO chats VALUES ('r', 1, 7);"
+        "INSERT INTO chat_members VALUES ('r', 'a');";
+    REQUIRE(sqlite3_exec(db, rows, nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  asio::io_context io;
+  auto s = open_store(io, o);
+  auto st = wait<chat_state>(io, [&](auto cb) { s->chat_load("r", cb); });
+  REQUIRE(st.ok());
+  REQUIRE(st->members.size() == 1);
+  CHECK(st->members[0].delivered_seq == 7);
   close_store(io, s);
 }
 

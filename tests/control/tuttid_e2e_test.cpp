@@ -166,7 +166,7 @@ TEST_CASE("tuttid serves tuttictl and exits 0 on SIGTERM", "[control][e2e]") {
     CHECK(unknown.status == 1);
     CHECK(unknown.err.find("unknown_command") != std::string::npos);
     auto bad_module = ctl(d, {"log", "level", "nosuch", "debug"});
-    CHECK(bad_module.status == 1);
+    CHECK(bad_module.status == 4);
     CHECK(bad_module.err.find("not_found") != std::string::npos);
     CHECK(ctl(d, {"frobnicate"}).status == 2);
     CHECK(ctl(d, {"log", "level", "--help"}).status == 0);
@@ -288,7 +288,7 @@ TEST_CASE("tuttictl manages users, buddies and chats; messages survive a restart
     CHECK_FALSE(a.as_object().contains("ha1_md5"));  // HA1s stay inside
     ok_result(ctl(d, {"--json", "user", "add", "bob", "--password", "pw2"}));
     auto dup = ctl(d, {"user", "add", "bob", "--password", "x"});
-    CHECK(dup.status == 1);
+    CHECK(dup.status == 5);
     CHECK(dup.err == "tuttictl: conflict: user 'bob' exists\n");
 
     ok_result(ctl(d, {"--json", "buddy", "add", "alice", "bob"}));
@@ -302,7 +302,7 @@ TEST_CASE("tuttictl manages users, buddies and chats; messages survive a restart
     CHECK(s1.at("seq").as_int64() == 1);
     auto s2 = ok_result(ctl(d, {"--json", "chat", "send", "lobby", "--from", "bob", "hi"}));
     CHECK(s2.at("seq").as_int64() == 2);
-    CHECK(ctl(d, {"chat", "send", "nowhere", "--from", "bob", "hi"}).status == 1);
+    CHECK(ctl(d, {"chat", "send", "nowhere", "--from", "bob", "hi"}).status == 4);
 
     auto human = ctl(d, {"user", "list"});
     CHECK(human.out == "NAME   DISPLAY_NAME\nalice  Alice A\nbob    \n");

@@ -45,3 +45,20 @@ TEST_CASE("each participant hears every other speaker and not itself", "[datapla
     CHECK(c.engine.find_conference(7)->stats().forwards >= 2 * 50);
   }
 }
+
+TEST_CASE("codec time is measured on sampled ticks only; jitter depth every tick", "[dataplane][conference]") {
+  // Four talkers, K = 5: every tick decodes the four and encodes each one's own mix-minus.
+  tone_conference c(codec_id::pcmu, 8000, 4, 5, {-20, -20, -20, -20});
+  c.run(60);
+  const dp::engine_stats& s = c.engine.stats();
+  REQUIRE(s.ticks == 60);
+  // Ticks 16, 32 and 48 of 60 are sampled (1 in dp::codec_sample_ticks).
+  CHECK(s.codec.decodes == 3 * 4);
+  CHECK(s.codec.encodes == 3 * 4);
+  CHECK(s.codec.decode_ns > 0);
+  CHECK(s.codec.encode_ns > 0);
+  CHECK(c.engine.find_conference(7)->stats().decodes >= 50 * 4);  // every tick decodes
+  // The last tick (60) was not sampled.
+  CHECK(c.engine.find_conference(7)->last_tick_codec_time().decodes == 0);
+  CHECK(s.jitter_depth_samples == 60 * 4);
+}

@@ -325,6 +325,26 @@ TEST_CASE("dpdk: rx_burst gathers several device bursts up to max", "[dataplane]
   CHECK(io->stats().rx_packets == 70);
 }
 
+TEST_CASE("dpdk: rx_burst takes at most max frames even when all are dropped",
+          "[dataplane][dpdk]") {
+  // A device that never runs dry (net_null) or a flood of frames to no open port must not
+  // keep rx_burst reading: each call takes at most `max` frames off the device.
+  ring_port rp(test_config());
+  auto io = open_io(rp);
+  for (int i = 0; i < 70; ++i) rp.inject(udp_in(rp.port().mac()));  // port 40000 not open
+  packet* pkts[32];
+  CHECK(io->rx_burst(pkts, 32) == 0);
+  CHECK(drops(*io, net::rx_drop::unknown_port) == 32);
+  CHECK(io->rx_burst(pkts, 20) == 0);
+  CHECK(drops(*io, net::rx_drop::unknown_port) == 52);
+  // The 18 still queued were never read: opened now, their port takes them.
+  REQUIRE(io->open_port(40000));
+  REQUIRE(io->rx_burst(pkts, 32) == 18);
+  for (int i = 0; i < 18; ++i) io->release(pkts[i]);
+  CHECK(drops(*io, net::rx_drop::unknown_port) == 52);
+  CHECK(io->stats().rx_packets == 18);
+}
+
 TEST_CASE("dpdk: sending resolves the next hop by ARP", "[dataplane][dpdk]") {
   ring_port rp(test_config());
   auto io = open_io(rp);

@@ -163,3 +163,15 @@ TEST_CASE("a participant that stops sending times out once and resumes", "[datap
   CHECK(count(dp::event_type::rtp_resumed) == 1);
   CHECK(c.rtcp_sent >= 2 * 6);  // a report to each participant every 5 s
 }
+
+TEST_CASE("RTCP goes to the RTP port with rtcp-mux, else to the port above", "[dataplane][engine]") {
+  tone_conference muxed(codec_id::pcmu, 8000, 2, 3, {-20, -20});
+  muxed.run(260);  // past the first report to each (staggered over 5 s)
+  CHECK(muxed.rtcp_ports == std::set<uint16_t>{muxed.source(0).port, muxed.source(1).port});
+  rig_options o;
+  o.rtcp_mux = false;
+  tone_conference apart(codec_id::pcmu, 8000, 2, 3, {-20, -20}, o);
+  apart.run(260);
+  CHECK(apart.rtcp_ports ==
+        std::set<uint16_t>{static_cast<uint16_t>(apart.source(0).port + 1), static_cast<uint16_t>(apart.source(1).port + 1)});
+}

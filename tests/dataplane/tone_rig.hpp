@@ -95,6 +95,7 @@ struct rig_options {
   uint8_t audio_level_ext_id = 0;    // senders add RFC 6464 levels with this id
   uint8_t telephone_event_pt = 0;
   uint32_t opus_frame_ms = 20;       // Opus packet duration the senders use
+  bool rtcp_mux = true;              // participants agreed to RTCP on the RTP port
 };
 
 // A conference of N tone senders, driven tick by tick.
@@ -119,6 +120,7 @@ struct tone_conference {
       pc.format.payload_type = payload_type();
       pc.format.audio_level_ext_id = options.audio_level_ext_id;
       pc.format.telephone_event_pt = options.telephone_event_pt;
+      pc.format.rtcp_mux = options.rtcp_mux;
       pc.ssrc = 0xabc0 + i;
       auto p = std::make_unique<dp::participant>(pc, mix_rate_hz);
       std::unique_ptr<dp::output_group> group;
@@ -136,6 +138,7 @@ struct tone_conference {
     io.on_transmit([this](const dp::io::packet& pkt) {
       if (dp::looks_like_rtcp(pkt.data, pkt.len)) {
         ++rtcp_sent;
+        rtcp_ports.insert(pkt.remote.port);
         return;
       }
       const auto rtp = dp::parse_rtp(pkt.data, pkt.len);
@@ -244,6 +247,7 @@ struct tone_conference {
   uint64_t now = 5'000'000'000;
   uint32_t tick = 0;
   size_t rtcp_sent = 0;
+  std::set<uint16_t> rtcp_ports;  // where reports went
 };
 
 }  // namespace tutti::test

@@ -222,4 +222,10 @@ TEST_CASE("a worker on io_uring mixes N-1 for participants programmed by command
   const auto snap = rig.w->snapshot();
   CHECK(snap.rx_rtp >= 100);  // published every 100 ms: the call above is well covered
   CHECK(snap.tx_rtp >= 100);
+  // Load is CPU time of work: never more than the wall time spent working, nor than the
+  // thread's CPU time, and some of it was spent (it mixed).
+  CHECK(snap.load_ns > 0);
+  CHECK(snap.load_ns <= snap.busy_ns);
+  CHECK(snap.load_ns <= snap.cpu_ns);
+  CHECK(snap.busy_ns <= snap.uptime_ns);
 }

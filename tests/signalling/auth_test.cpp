@@ -101,6 +101,23 @@ struct fixture {
 
 }  // namespace
 
+TEST_CASE("auth: md5_only offers MD5 alone; md5_first puts it first", "[signalling][auth]") {
+  auth_config only{"example.com", "test secret", 300, 64, false, true};
+  only.md5_only = true;
+  fixture f(only);
+  const std::string req = request("REGISTER", "alice", "alice");
+  const auto ch = challenges(f.auth.check(parse(req), f.ctx).response);
+  REQUIRE(ch.size() == 1);
+  CHECK(ch[0].algorithm == digest_algorithm::md5);
+  auth_config first{"example.com", "test secret", 300, 64, false, true};
+  first.md5_first = true;
+  fixture g(first);
+  const auto ch2 = challenges(g.auth.check(parse(req), g.ctx).response);
+  REQUIRE(ch2.size() == 2);
+  CHECK(ch2[0].algorithm == digest_algorithm::md5);
+  CHECK(ch2[1].algorithm == digest_algorithm::sha256);
+}
+
 TEST_CASE("auth: challenge offers SHA-256 then MD5 with one nonce, qop=auth, opaque", "[signalling][auth]") {
   fixture f;
   const std::string req = request("REGISTER", "alice", "alice");

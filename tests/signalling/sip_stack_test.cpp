@@ -11,6 +11,8 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "signalling/sip_stack.hpp"
 
@@ -286,4 +288,32 @@ TEST_CASE("a client transaction between two stacks, over UDP and TCP", "[signall
   }
   CHECK(client.counters().responses_received[2] == 2);
   CHECK(server.counters().requests[static_cast<size_t>(sip_method::message)] == 2);
+}
+
+TEST_CASE("receive() without a socket: answers go to the tap, malformed ones too", "[signalling][sip_stack]") {
+  asio::io_context io;
+  sip_stack stack{io, stack_settings{}};
+  std::vector<std::pair<peer, std::string>> out;
+  stack.wire().set_tap([&](const peer& to, std::string_view bytes) {
+    out.emplace_back(to, std::string(bytes));
+    return true;
+  });
+  const peer from{transport_kind::udp, asio::ip::make_address("127.0.0.1"), 5999, 0};
+  stack.wire().receive(req("OPTIONS", "z9hG4bKt1", 5999), from);
+  REQUIRE(out.size() == 1);
+  CHECK(status(out[0].second) == 200);
+  CHECK(out[0].first.port == 5999);
+  CHECK(stack.counters().requests[static_cast<size_t>(sip_method::options)] == 1);
+  // Another SIP version is answered 505 (RFC 3261 §21.5.6) through the same tap.
+  std::string bad = req("OPTIONS", "z9hG4bKt2", 5999);
+  bad.replace(bad.find("SIP/2.0\r\n"), 7, "SIP/3.0");
+  stack.wire().receive(bad, from);
+  REQUIRE(out.size() == 2);
+  CHECK(status(out[1].second) == 505);
+  CHECK(stack.wire().counters().malformed_total() == 1);
+  CHECK(stack.wire().counters().sent == 2);
+  // A CRLF keep-alive datagram is counted, not answered.
+  stack.wire().receive("\r\n\r\n", from);
+  CHECK(out.size() == 2);
+  CHECK(stack.wire().counters().keepalives == 1);
 }

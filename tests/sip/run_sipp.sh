@@ -11,7 +11,7 @@ tuttictl=$2
 sipp=${3:-sipp}
 mode=${4:-test}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tutti-sipp.XXXXXX")
 pid=
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
@@ -27,7 +27,7 @@ t=socket.socket(); t.bind(("127.0.0.1",p)); print(p)'
 }
 sip_port=$(free_port)
 media_lo=$(free_port)
-media_hi=$((media_lo + 1))
+media_hi=$((media_lo + 40))
 
 "$tuttid" --sip "127.0.0.1:$sip_port" --control-socket "$tmp/ctl.sock" --state-dir "$tmp" \
   --media-ports "$media_lo-$media_hi" --metrics off --log-level warn --sip-auth-order md5-first >"$tmp/tuttid.out" 2>&1 &
@@ -77,11 +77,31 @@ ctl call user.add '{"name":"alice","password":"wonderland"}' >/dev/null
 step "REGISTER with digest (UDP)" run_sipp register.xml u1 -m 1 -s alice -au alice -ap wonderland -timeout 20s
 step "dial-in call with RTP, DTMF and BYE" run_sipp dialin.xml u1 -m 1 -s room1 -au alice -ap wonderland \
   -mi 127.0.0.1 -auth_uri "room1@127.0.0.1:$sip_port" -timeout 30s
+# re-INVITE hold/resume: SIPp runs the call while we watch the participant's deaf flag.
+deaf_of() {
+  ctl conf show room2 2>/dev/null |
+    python3 -c "import json,sys; m=json.load(sys.stdin)['result']['members']; print(m[0]['deaf'] if m else '')" 2>/dev/null
+}
+run_sipp reinvite.xml u1 -m 1 -s room2 -au alice -ap wonderland -mi 127.0.0.1 \
+  -auth_uri "room2@127.0.0.1:$sip_port" -timeout 40s &
+sipp_pid=$!
+saw_deaf=0 saw_resumed=0
+for _ in $(seq 200); do
+  d=$(deaf_of)
+  [ "$d" = True ] && saw_deaf=1
+  if [ "$saw_deaf" = 1 ] && [ "$d" = False ]; then saw_resumed=1; break; fi
+  sleep 0.05
+done
+wait "$sipp_pid"
+sipp_rc=$?
+step "re-INVITE hold (sendonly -> recvonly) and resume (sendrecv), then BYE" test "$sipp_rc" = 0
+step "hold made the participant deaf" test "$saw_deaf" = 1
+step "resume made it hear again" test "$saw_resumed" = 1
 calls=$(ctl call sip.calls)
 echo "$calls"
 checkc() { echo "$calls" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($1) else 1)"; }
 step "the registration is bound" checkc "r['bindings'] >= 1"
-step "the call joined and hung up" checkc "r['joined'] == 1 and r['hangups'] == 1 and not r['calls']"
+step "the calls joined and hung up" checkc "r['joined'] >= 2 and r['hangups'] == r['joined'] and not r['calls']"
 workers=$(ctl call workers)
 echo "$workers"
 step "the conference received the caller's RTP" sh -c "echo '$workers' | python3 -c \"import json,sys; w=json.load(sys.stdin)['result']; sys.exit(0 if sum(x['rx_rtp'] for x in w) > 50 else 1)\""

@@ -1,0 +1,90 @@
+// Text chat over SIP (RFC 3428 page-mode MESSAGE): a room is sip:ROOM@DOMAIN; a member's
+// MESSAGE to it gets the room's next sequence number, is committed to the store, answered
+// 200 only once durable, then fanned out to every member's registered devices.
+//
+// Model: everything runs on the control thread. A room is cached once loaded from the store
+// (members with their delivery cursors, the newest messages); the cache is reloaded when
+// the store's membership version moves (tuttictl chat create/join/leave, user del).
+// Each (room, member) has one ordered delivery stream: messages go out in seq order with at
+// most `window` unanswered, the member's cursor advances over the contiguous prefix that
+// was answered (2xx, or a final refusal, which is counted and skipped) and is written back
+// to the store coalesced. A stream with a timeout or transport error pauses, and resumes
+// from its cursor when the member registers again or after `retry`; a member without
+// bindings is offline and resumes when it registers (offline delivery). Messages older
+// than the cached tail are read back from the store. Delivery is at least once: after a
+// retry or a restart a device may see a seq again, and orders and deduplicates by it.
+//
+// What a member's device receives (deliberately plain, so an ordinary client shows it):
+//   MESSAGE <contact> ; sent to the binding's source address (NAT, like the registrar)
+//   From: "alice" <sip:ROOM@DOMAIN>;tag=...   the room (replies go to the room), the
+//                                            sender as the display name clients show
+//   To: <sip:bob@DOMAIN>
+//   P-Asserted-Identity: <sip:alice@DOMAIN>  the authenticated sender (RFC 3325)
+//   X-Tutti-Seq: 42                          the room's sequence number
+//   Content-Type: as the sender sent it
+// The device a message came from (its source address) does not get it back; the sender's
+// other devices do.
+//
+// Decisions: a MESSAGE to a room that does not exist is answered 404 (rooms are created by
+// `tuttictl chat create`, not implicitly); a non-member 403; a body over max_body_bytes 413
+// (RFC 3428 §7: page mode is for short messages); Content-Type other than text/plain or
+// message/cpim 415 with Accept; an empty body 400.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "control/services.hpp"
+
+namespace tutti::sig {
+class sip_stack;
+}
+
+namespace tutti::ctl {
+
+class store;
+class registrar_service;
+
+struct chat_settings {
+  uint32_t window = 32;             // unanswered MESSAGEs per (room, member) stream
+  uint32_t tail = 1024;             // newest messages kept in memory per room
+  uint32_t fetch = 256;             // messages read back from the store at a time
+  uint32_t max_body_bytes = 1300;   // RFC 3428 §7
+  uint32_t retry_s = 30;            // a paused stream is retried after this
+};
+
+// Counters since start; every field is also a Prometheus counter.
+struct chat_counters {
+  uint64_t received = 0;        // MESSAGE requests to a room (after authentication)
+  uint64_t accepted = 0;        // answered 200 after the commit
+  uint64_t refused = 0;         // answered 4xx/5xx (not a member, unknown room, ...)
+  uint64_t sent = 0;            // fan-out MESSAGEs sent (one per device)
+  uint64_t delivered = 0;       // of which answered 2xx
+  uint64_t rejected = 0;        // of which answered with a final error (counted and skipped)
+  uint64_t failed = 0;          // of which timed out or could not be sent (stream paused)
+  uint64_t fetched = 0;         // messages read back from the store for a stream
+};
+
+class chat_service {
+ public:
+  // Registers the MESSAGE handler, the location listener and the chat.status command; takes
+  // over chat.send so that messages stored from the CLI are fanned out too.
+  static std::unique_ptr<chat_service> start(service_context& ctx, sig::sip_stack& stack, store& db,
+                                             registrar_service& users, chat_settings settings = {});
+  ~chat_service();
+
+  // Writes every member's cursor, stops retries, then calls `done` (before the store closes).
+  void stop(std::function<void()> done);
+
+  const chat_counters& counters() const noexcept;
+
+  struct state;
+
+ private:
+  explicit chat_service(std::shared_ptr<state> s);
+  std::shared_ptr<state> s_;
+};
+
+}  // namespace tutti::ctl

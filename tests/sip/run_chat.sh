@@ -1,0 +1,231 @@
+#!/bin/bash
+# Text chat with SIPp against a real tuttid on ephemeral ports (loopback only).
+#
+#   run_chat.sh TUTTID TUTTICTL [SIPP] [test|crash|bench]
+#
+# test : three members' devices (SIPp, registered with digest) receive 30 MESSAGEs sent by
+#        a fourth SIPp as alice, every one in seq order 1..30; a non-member is refused 403,
+#        an unknown room 404; dave, offline meanwhile, registers and gets the backlog in
+#        order; history has the 30 in order.
+# crash: 1,000 MESSAGEs from SIPp; tuttid is killed with SIGKILL mid-stream and restarted on
+#        the same state dir; every MESSAGE SIPp saw a 200 for (its seq in X-Tutti-Seq) is in
+#        `tuttictl chat history ROOM --json` with that seq and body, seqs contiguous.
+# bench: RATE=3500 SECONDS_=30: MESSAGE with a digest challenge on every request into a
+#        room of 3 members whose devices (SIPp) answer every fan-out; prints the figures.
+set -u
+tuttid=$1
+tuttictl=$2
+sipp=${3:-sipp}
+mode=${4:-test}
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+pid=
+bg=()
+cleanup() {
+  for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket
+u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",0)); p=u.getsockname()[1]
+t=socket.socket(); t.bind(("127.0.0.1",p)); print(p)'
+}
+sip_port=$(free_port)
+media_lo=$(free_port)
+
+start_tuttid() {
+  rm -f "$tmp/ctl.sock"
+  "$tuttid" --sip "127.0.0.1:$sip_port" --control-socket "$tmp/ctl.sock" --state-dir "$tmp" \
+    --media-ports "$media_lo-$((media_lo + 1))" --metrics off --log-level warn --sip-auth-order md5-first \
+    >>"$tmp/tuttid.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
+  if [ ! -S "$tmp/ctl.sock" ]; then echo "tuttid did not start"; cat "$tmp/tuttid.out"; exit 1; fi
+}
+
+ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
+# Evaluates a Python expression over the JSON result of a command (r).
+check_ctl() {  # expr command...
+  local expr=$1
+  shift
+  ctl "$@" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($expr) else 1)"
+}
+# Polls until the expression holds (20 s at most).
+wait_for() {  # expr command...
+  for _ in $(seq 200); do check_ctl "$@" && return 0; sleep 0.1; done
+  return 1
+}
+
+# A member's device: registers from a fresh port, then answers MESSAGEs there.
+start_member() {  # user [trace]
+  local user=$1 trace=${2:-}
+  local lp
+  lp=$(free_port)
+  local extra=()
+  [ -n "$trace" ] && extra=(-trace_msg -message_file "$tmp/$user.log")
+  (cd "$tmp" && exec timeout 300 "$sipp" -sf "$here/chat_member.xml" -oocsf "$here/chat_member_ooc.xml" \
+     -t u1 -i 127.0.0.1 -p "$lp" -m 1 -s "$user" -au "$user" -ap "pw-$user" -d 250000 -nostdin \
+     -trace_err -error_file "$tmp/$user.err" "${extra[@]}" "127.0.0.1:$sip_port" >"$tmp/$user.out" 2>&1) &
+  bg+=($!)
+}
+stop_members() {
+  for p in "${bg[@]}"; do kill -INT "$p" 2>/dev/null; done
+  for p in "${bg[@]}"; do wait "$p" 2>/dev/null; done
+  bg=()
+}
+
+send() {  # user room count rate [extra sipp args...]
+  local user=$1 room=$2 count=$3 rate=$4
+  shift 4
+  local lp
+  lp=$(free_port)
+  (cd "$tmp" && timeout 120 "$sipp" -sf "$here/chat_send.xml" -t u1 -i 127.0.0.1 -p "$lp" -m "$count" -r "$rate" \
+     -s "$room" -key user "$user" -au "$user" -ap "pw-$user" -auth_uri "$room@127.0.0.1:$sip_port" -nostdin \
+     -trace_err -error_file "$tmp/send_err.log" "$@" "127.0.0.1:$sip_port" >"$tmp/send.out" 2>&1)
+}
+
+# The X-Tutti-Seq values a member's device received, in arrival order, must be 1..N.
+received_in_order() {  # user n
+  python3 - "$tmp/$1.log" "$2" <<'EOF'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+seqs = [int(s) for s in re.findall(r"^X-Tutti-Seq: (\d+)", text, re.M)]
+want = list(range(1, int(sys.argv[2]) + 1))
+if seqs != want:
+    print("received", seqs[:10], "...", len(seqs), "messages; wanted 1..%s" % sys.argv[2])
+    sys.exit(1)
+EOF
+}
+
+fail=0
+step() {  # name command...
+  local name=$1
+  shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; tail -5 "$tmp"/*.err "$tmp/send.out" "$tmp/tuttid.out" 2>/dev/null; fail=1; fi
+}
+
+start_tuttid
+for u in alice bob carol dave erin; do ctl call user.add "{\"name\":\"$u\",\"password\":\"pw-$u\"}" >/dev/null; done
+ctl chat create lobby alice bob carol dave >/dev/null
+
+if [ "$mode" = test ]; then
+  for u in alice bob carol; do start_member "$u" trace; done
+  step "three members registered" wait_for "r['bindings'] == 3" call sip.registrations
+  step "alice sends 30 MESSAGEs, each answered 200 after the commit" send alice lobby 30 50 -timeout 60s
+  step "every registered member got all 30" wait_for \
+    "all(m['delivered'] == 30 for m in r['rooms'][0]['members'] if m['user'] != 'dave')" chat status lobby
+  step "dave is offline and has nothing yet" check_ctl \
+    "[m for m in r['rooms'][0]['members'] if m['user'] == 'dave'][0]['delivered'] == 0" chat status lobby
+  stop_members
+  for u in alice bob carol; do step "$u's device got seq 1..30 in order" received_in_order "$u" 30; done
+  # Refusals: erin is no member (403), "attic" no room (404).
+  sed 's/<recv response="200"\/>/<recv response="403"\/>/' "$here/chat_send.xml" >"$tmp/send403.xml"
+  sed 's/<recv response="200"\/>/<recv response="404"\/>/' "$here/chat_send.xml" >"$tmp/send404.xml"
+  refused() {  # scenario user room
+    local lp
+    lp=$(free_port)
+    (cd "$tmp" && timeout 60 "$sipp" -sf "$1" -t u1 -i 127.0.0.1 -p "$lp" -m 1 -s "$3" -key user "$2" -au "$2" \
+       -ap "pw-$2" -auth_uri "$3@127.0.0.1:$sip_port" -nostdin -timeout 20s "127.0.0.1:$sip_port" >"$tmp/send.out" 2>&1)
+  }
+  step "a non-member is refused 403" refused "$tmp/send403.xml" erin lobby
+  step "an unknown room is answered 404" refused "$tmp/send404.xml" alice attic
+  step "counters: 30 accepted, 2 refused, 90 delivered, no failure" check_ctl \
+    "r['accepted'] == 30 and r['refused'] == 2 and r['delivered'] == 90 and r['failed'] == 0" chat status
+  # Offline delivery across a restart: the cursors were stored, the backlog comes back from
+  # the store. dave registers and gets the backlog, in order; alice gets nothing twice.
+  kill -TERM "$pid"
+  wait "$pid"
+  pid=
+  step "tuttid restarts" start_tuttid
+  start_member alice trace
+  start_member dave trace
+  step "alice and dave registered" wait_for "r['bindings'] == 2" call sip.registrations
+  step "dave's backlog is delivered when he registers" wait_for \
+    "[m for m in r['rooms'][0]['members'] if m['user'] == 'dave'][0]['delivered'] == 30" chat status lobby
+  step "alice's device, registered again, gets nothing again" check_ctl \
+    "[m for m in r['rooms'][0]['members'] if m['user'] == 'alice'][0]['delivered'] == 30 and r['sent'] == 30" chat status lobby
+  stop_members
+  step "dave's device got seq 1..30 in order" received_in_order dave 30
+  step "alice's device got nothing after the restart" received_in_order alice 0
+  step "history: the 30 messages, seq 1..30" check_ctl \
+    "[m['seq'] for m in r['messages']] == list(range(1, 31)) and all(m['from'] == 'alice' for m in r['messages'])" \
+    chat history lobby
+  step "counters since the restart: 30 delivered to dave, read back from the store, no failure" check_ctl \
+    "r['delivered'] == 30 and r['fetched'] == 30 and r['failed'] == 0" chat status
+  kill -TERM "$pid"
+  wait "$pid"
+  st=$?
+  pid=
+  step "tuttid stops cleanly" test "$st" = 0
+  exit $fail
+fi
+
+if [ "$mode" = crash ]; then
+  # SIPp's message log says which MESSAGEs got a 200 and with which seq.
+  (send alice lobby 1000 400 -trace_msg -message_file "$tmp/crash.log" -max_non_invite_retrans 2 -timeout 60s) &
+  sender=$!
+  step "tuttid took some messages" wait_for "r['accepted'] >= 300" chat status
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null
+  pid=
+  wait "$sender"
+  start_tuttid
+  ctl chat history lobby --limit 1000 >"$tmp/history.json"
+  step "every acknowledged message is stored with its seq, seqs contiguous" python3 - "$tmp/crash.log" "$tmp/history.json" <<'EOF'
+import json, re, sys
+log = open(sys.argv[1], errors="replace").read()
+hist = json.load(open(sys.argv[2]))["result"]["messages"]
+# Messages in the log, in order; bodies of sent MESSAGEs and seqs of received 200s by Call-ID.
+body, acked = {}, {}
+for m in re.split(r"\n-{10,}[^\n]*\n", log):
+    cid = re.search(r"^Call-ID: *(\S+)", m, re.M | re.I)
+    if not cid:
+        continue
+    cid = cid.group(1)
+    m = m.split("\n", 1)[-1].lstrip()  # drop "UDP message sent (N bytes):"
+    if m.startswith("MESSAGE "):
+        b = re.search(r"\r?\n\r?\n(msg \d+ from \w+)", m)
+        if b:
+            body[cid] = b.group(1)
+    elif m.startswith("SIP/2.0 200"):
+        s = re.search(r"^X-Tutti-Seq: *(\d+)", m, re.M)
+        acked[cid] = int(s.group(1))
+seqs = [h["seq"] for h in hist]
+by_seq = {h["seq"]: h["body"].strip() for h in hist}
+problems = []
+if seqs != list(range(1, len(seqs) + 1)):
+    problems.append("seqs not contiguous from 1")
+for cid, s in acked.items():
+    if by_seq.get(s) != body.get(cid):
+        problems.append("acked seq %d (%s) stored as %r" % (s, body.get(cid), by_seq.get(s)))
+print("acknowledged before the kill: %d, stored: %d" % (len(acked), len(hist)))
+if not acked or len(acked) >= 1000:
+    problems.append("the kill did not land mid-stream")
+for p in problems[:10]:
+    print(p)
+sys.exit(1 if problems else 0)
+EOF
+  last=$(python3 -c "import json; print(len(json.load(open('$tmp/history.json'))['result']['messages']))")
+  step "after the restart the room goes on at seq $((last + 1))" send alice lobby 5 50 -timeout 30s
+  step "history holds them" check_ctl "r['messages'][-1]['seq'] == $((last + 5))" chat history lobby --after "$last"
+  exit $fail
+fi
+
+# bench
+rate=${RATE:-3500}
+secs=${SECONDS_:-30}
+for u in alice bob carol; do start_member "$u"; done
+ctl call chat.remove_member '{"room":"lobby","user":"dave"}' >/dev/null
+wait_for "r['bindings'] == 3" call sip.registrations || { echo "members did not register"; exit 1; }
+send alice lobby $((rate * secs)) "$rate" -rp 1000 -l 100000 -timeout $((secs + 60))s -trace_stat -stf "$tmp/stat.csv" -fd 1
+rc=$?
+grep -E "Successful call|Failed call|Call Rate|Elapsed|Retransmissions" "$tmp/send.out" | tail -8
+sleep 2
+ctl call chat.status '{}' | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; print({k: r[k] for k in ('received','accepted','refused','sent','delivered','rejected','failed')}); print([(m['user'], m['delivered'], m['in_flight']) for m in r['rooms'][0]['members']])"
+read -r -a st < "/proc/$pid/stat"
+echo "tuttid cpu seconds: $(( (st[13] + st[14]) / $(getconf CLK_TCK) ))"
+echo "sipp exit: $rc"
+exit $rc
