@@ -300,6 +300,15 @@ const key_def keys[] = {
      },
      [](const config& c) { return std::to_string(c.conference.speakers); },
      [](config& t, const config& f) { t.conference.speakers = f.conference.speakers; }},
+    {"conference.rtp_timeout_s", "rtp-timeout-s", "SECONDS",
+     "hang up a call whose RTP stopped this long (0: never; restart to apply)", kind::integer, false,
+     [](config& c, const raw_value& v, std::string_view) -> error_text {
+       if (num(v) < 0 || num(v) > 86400) return "must be from 0 to 86400, not " + std::to_string(num(v));
+       c.conference.rtp_timeout_s = static_cast<uint32_t>(num(v));
+       return std::nullopt;
+     },
+     [](const config& c) { return std::to_string(c.conference.rtp_timeout_s); },
+     [](config& t, const config& f) { t.conference.rtp_timeout_s = f.conference.rtp_timeout_s; }},
 };
 
 const key_def* find_key(std::string_view name) {

@@ -51,6 +51,7 @@ struct log_config {
 struct conference_defaults {
   uint32_t rate_hz = 48000;  // mix rate: 8000, 16000 or 48000
   uint32_t speakers = 3;     // K loudest participants mixed
+  uint32_t rtp_timeout_s = 30;  // a call whose RTP stops this long is hung up (0: never)
 };
 
 struct config {

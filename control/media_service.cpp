@@ -62,6 +62,7 @@ struct media_service::state {
   std::set<uint16_t> free_ports;
   std::mt19937 rng;
   uint64_t events_seen = 0, dtmf_digits = 0, speaker_changes = 0;
+  media_service::participant_listener rtp_timeout_listener;
   bool stopped = false;
   std::vector<std::function<void(const std::string&)>> listeners;
 
@@ -136,6 +137,8 @@ struct media_service::state {
       case dp::event_type::rtp_resumed:
         log.info(e.type == dp::event_type::rtp_timeout ? "rtp timeout" : "rtp resumed",
                  {{"participant", e.participant_id}});
+        if (e.type == dp::event_type::rtp_timeout && c && p && rtp_timeout_listener)
+          rtp_timeout_listener(c->info.name, e.participant_id);
         break;
     }
   }
@@ -240,6 +243,7 @@ result<std::unique_ptr<media_service>, std::string> media_service::start(service
     dp::worker_config wc;
     wc.index = i;
     wc.engine.max_participants = ports;
+    wc.engine.rtp_timeout_ms = ctx.cfg.conference.rtp_timeout_s * 1000;
     wc.ring_capacity = 4096;
     if (cfg.io == io_backend::dpdk) {
       auto q = dp::io::dpdk_io::open(*s->port, static_cast<uint16_t>(i));
@@ -346,12 +350,14 @@ void media_service::destroy_conference(const std::string& name, done<bool> cb) {
 void media_service::add_participant(const participant_request& r, done<participant_info> cb) {
   state& s = *s_;
   state::conf_state* c = s.find(r.conference);
-  if (!c) return cb(fail(error("not_found", "no conference '" + r.conference + "'")));
-  if (c->info.locked && !r.admit_when_locked)
-    return cb(fail(error("conflict", "conference '" + r.conference + "' is locked")));
-  if (c->parts.size() >= c->max_participants)
+  const bool refused_locked = c && c->info.locked && !r.admit_when_locked;
+  if (!c || refused_locked || c->parts.size() >= c->max_participants) {
+    if (r.local_port) s.free_ports.insert(r.local_port);  // a reserved port is consumed either way
+    if (!c) return cb(fail(error("not_found", "no conference '" + r.conference + "'")));
+    if (refused_locked) return cb(fail(error("conflict", "conference '" + r.conference + "' is locked")));
     return cb(fail(error("conflict", "conference '" + r.conference + "' is full")));
-  const uint16_t port = s.take_port();
+  }
+  const uint16_t port = r.local_port ? r.local_port : s.take_port();
   if (port == 0) return cb(fail(error("unavailable", "no free media port")));
 
   participant_info info;
@@ -403,6 +409,16 @@ void media_service::add_participant(const participant_request& r, done<participa
     cb(added);
   });
 }
+
+uint16_t media_service::reserve_port() { return s_->take_port(); }
+
+bool media_service::reserve_port(uint16_t port) { return s_->free_ports.erase(port) == 1; }
+
+void media_service::release_port(uint16_t port) {
+  if (port) s_->free_ports.insert(port);
+}
+
+void media_service::on_rtp_timeout(participant_listener l) { s_->rtp_timeout_listener = std::move(l); }
 
 void media_service::remove_participant(const std::string& conference, uint32_t id, done<bool> cb) {
   state& s = *s_;

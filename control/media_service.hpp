@@ -38,6 +38,7 @@ struct participant_request {
   uint32_t remote_ip = 0;            // host order; 0: latch the first source (symmetric RTP)
   uint16_t remote_port = 0;
   bool muted = false;
+  uint16_t local_port = 0;           // a port from reserve_port() (dial-out offers it first); 0: pick one
   // A locked conference refuses new participants; true lets one in anyway (a dial-out the
   // focus places on an operator's or a member's request).
   bool admit_when_locked = false;
@@ -83,6 +84,18 @@ class media_service {
   void control_participant(const std::string& conference, uint32_t id, control what,
                            double gain_db, done<participant_info> cb);
 
+  // Takes a free media port for an offer made before the participant exists (dial-out);
+  // 0 when none is free. add_participant() with it as local_port consumes it (also when
+  // that fails); release_port() gives back one never used.
+  uint16_t reserve_port();
+  // Takes that port if it is free (a call re-added on the port its peer already sends to).
+  bool reserve_port(uint16_t port);
+  void release_port(uint16_t port);
+
+  // Called when the engine reports that a participant's RTP stopped (rtp_timeout event);
+  // the focus hangs up its call. One listener per kind; the latest wins.
+  using participant_listener = std::function<void(const std::string& conference, uint32_t participant)>;
+  void on_rtp_timeout(participant_listener l);
   // Calls `listener` on this thread with a conference's name after its roster or a
   // participant's state changed: created, destroyed, participant added or removed, muted,
   // deafened, started or stopped speaking (the conference event package listens).

@@ -93,7 +93,7 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->registrar = registrar_service::start(ctx, s->sip->stack(), *s->credentials);
   register_registrar_commands(ctx, *s->registrar);
   s->stop_steps.push_back([r = s->registrar.get()](std::function<void()> done) { r->stop(std::move(done)); });
-  s->voice = voice_sip::start(ctx, s->sip->stack(), *s->media, *s->registrar);
+  s->voice = voice_sip::start(ctx, s->sip->stack(), *s->media, *s->registrar, s->store->db());
   register_voice_sip_commands(ctx, *s->voice);
   s->stop_steps.push_back([v = s->voice.get()](std::function<void()> done) { v->stop(std::move(done)); });
   // The event notifier after the focus; packages (conference, presence) are added to it.

@@ -1,7 +1,13 @@
 // The conference focus on top of the SIP stack: dial-in (INVITE to sip:CONF@DOMAIN joins the voice
-// conference CONF through the media service; ACK, BYE, CANCEL, re-INVITE for hold and
-// resume). Glue between signalling/ (stack, auth, registrar, offer/answer) and the media
-// service, so it lives in control/, the composition root.
+// conference CONF through the media service; ACK, BYE, CANCEL, re-INVITE/UPDATE for hold,
+// resume, codec or address change), dial-out (conf.dial, or REFER to the conference with
+// Refer-To a user, RFC 4579/3515: the focus INVITEs the user's registered devices),
+// escalation of a chat to voice (chat.escalate, or REFER with Refer-To the room itself and
+// method=INVITE: every member is dialled), and liveness (the focus sends BYE when RTP stops
+// or an RFC 4028 session timer runs out). Glue between signalling/ (stack, auth,
+// registrar, dialogs, offer/answer) and the media service and the store, so it lives in
+// control/, the composition root. Implementation: voice_sip.cpp and voice_dialout.cpp
+// over control/focus_state.hpp.
 #pragma once
 
 #include <functional>
@@ -19,12 +25,14 @@ namespace tutti::ctl {
 
 class media_service;
 class registrar_service;
+class store;
 
 class voice_sip {
  public:
-  // Registers INVITE, ACK and BYE handlers on the stack; `users` authenticates callers.
+  // Registers INVITE, UPDATE, ACK, BYE and REFER handlers on the stack; `users`
+  // authenticates callers and finds devices to dial; `db` lists chat members (escalation).
   static std::unique_ptr<voice_sip> start(service_context& ctx, sig::sip_stack& stack,
-                                          media_service& media, registrar_service& users);
+                                          media_service& media, registrar_service& users, store& db);
   ~voice_sip();
 
   // Hangs up every call (BYE is not sent: tuttid is going away), then calls `done`.
@@ -38,7 +46,7 @@ class voice_sip {
   std::unique_ptr<state> s_;
 };
 
-// sip.calls: dial-in counters, live calls and registrations.
+// sip.calls (calls, counters), conf.dial, conf.dials, chat.escalate.
 void register_voice_sip_commands(service_context& ctx, voice_sip& v);
 
 }  // namespace tutti::ctl

@@ -136,4 +136,24 @@ message_builder build_request(const request_head& h) {
   return b;
 }
 
+std::optional<dialog> dialog_as_uac(const request_head& sent, const message_view& response, const peer& to,
+                                    std::string_view local_contact) {
+  if (!response.to().has_tag || response.to().tag.empty()) return std::nullopt;
+  auto target = contact_uri(response);
+  if (!target) return std::nullopt;
+  dialog d;
+  d.call_id = std::string(sent.call_id);
+  d.local_tag = std::string(sent.from_tag);
+  d.remote_tag = std::string(response.to().tag);
+  d.local_uri = std::string(sent.from_uri);
+  d.remote_uri = std::string(sent.to_uri);
+  d.remote_target = std::move(*target);
+  d.route_set = record_route(response);  // §12.1.2: in reverse order
+  std::reverse(d.route_set.begin(), d.route_set.end());
+  d.local_contact = std::string(local_contact);
+  d.local_cseq = sent.cseq;
+  d.next_hop = to;
+  return d;
+}
+
 }  // namespace tutti::sig

@@ -94,6 +94,11 @@ struct request_head {
 };
 message_builder build_request(const request_head& h);
 
+// As dialog_as_uac() above, for a request this box built from `sent` (dial-out keeps the
+// head, not the bytes, of the INVITE it forked to several contacts).
+std::optional<dialog> dialog_as_uac(const request_head& sent, const message_view& response, const peer& to,
+                                    std::string_view local_contact);
+
 // A display name as a quoted-string (RFC 3261 §25.1: '"' and '\' escaped).
 std::string quote_display(std::string_view name);
 

@@ -72,6 +72,7 @@ const char* to_string(offer_error e) noexcept {
     case offer_error::no_audio: return "no audio stream offered";
     case offer_error::no_common_codec: return "no common audio codec (PCMU, PCMA, Opus)";
     case offer_error::no_address: return "no IPv4 connection address for the audio stream";
+    case offer_error::refused: return "the audio stream was refused";
   }
   return "unknown";
 }
@@ -192,6 +193,95 @@ sdp::session_description build_answer(const sdp::session_description& offer,
     a.media.push_back(std::move(m));
   }
   return a;
+}
+
+sdp::session_description build_offer(const std::string& local_address, uint16_t local_port,
+                                     uint64_t session_id, uint64_t session_version,
+                                     const audio_policy& policy) {
+  sdp::session_description o;
+  o.o.username = "tutti";
+  o.o.session_id = session_id;
+  o.o.session_version = session_version;
+  o.o.address = local_address;
+  o.name = "tutti";
+  o.conn = sdp::connection{"IN", "IP4", local_address};
+  sdp::media_description m;
+  m.media = "audio";
+  m.port = local_port;
+  m.proto = "RTP/AVP";
+  for (audio_codec c : policy.codecs) {
+    switch (c) {
+      case audio_codec::opus:
+        m.formats.push_back(std::to_string(offer_pt_opus));
+        m.rtpmaps.push_back({offer_pt_opus, "opus", 48000, 2});
+        m.fmtps.push_back({std::to_string(offer_pt_opus), "stereo=0;sprop-stereo=0;useinbandfec=1"});
+        break;
+      case audio_codec::pcmu:
+        m.formats.push_back("0");
+        m.rtpmaps.push_back({0, "PCMU", 8000, 1});
+        break;
+      case audio_codec::pcma:
+        m.formats.push_back("8");
+        m.rtpmaps.push_back({8, "PCMA", 8000, 1});
+        break;
+    }
+  }
+  if (policy.telephone_event) {
+    // RFC 4733 §2.1: the event clock matches the codec's, so one per rate we offer.
+    m.formats.push_back(std::to_string(offer_pt_dtmf_8k));
+    m.rtpmaps.push_back({offer_pt_dtmf_8k, "telephone-event", 8000, 1});
+    m.fmtps.push_back({std::to_string(offer_pt_dtmf_8k), "0-15"});
+    if (std::find(policy.codecs.begin(), policy.codecs.end(), audio_codec::opus) != policy.codecs.end()) {
+      m.formats.push_back(std::to_string(offer_pt_dtmf_48k));
+      m.rtpmaps.push_back({offer_pt_dtmf_48k, "telephone-event", 48000, 1});
+      m.fmtps.push_back({std::to_string(offer_pt_dtmf_48k), "0-15"});
+    }
+  }
+  m.ptime_ms = 20;
+  m.dir = sdp::direction::sendrecv;
+  m.rtcp_mux = true;
+  if (policy.audio_level) {
+    sdp::extmap e;
+    e.id = offer_audio_level_id;
+    e.uri = std::string(audio_level_uri);
+    m.extmaps.push_back(e);
+  }
+  o.media.push_back(std::move(m));
+  return o;
+}
+
+result<negotiated_audio, offer_error> read_answer(const sdp::session_description& answer,
+                                                  const audio_policy& policy) {
+  // RFC 3264 §6.1: the answerer lists what it will receive, most preferred first; we send
+  // that. Rank every codec of ours equally so the answer's order decides.
+  audio_policy by_answer = policy;
+  bool refused_audio = false;
+  for (size_t i = 0; i < answer.media.size(); ++i) {
+    const sdp::media_description& m = answer.media[i];
+    if (m.media != "audio") continue;
+    if (m.port == 0) {
+      refused_audio = true;
+      continue;
+    }
+    by_answer.codecs.clear();
+    for (const std::string& f : m.formats) {
+      const auto pt = payload_type_of(f);
+      const auto c = pt ? codec_of(m, *pt) : std::nullopt;
+      if (c && std::find(policy.codecs.begin(), policy.codecs.end(), *c) != policy.codecs.end() &&
+          std::find(by_answer.codecs.begin(), by_answer.codecs.end(), *c) == by_answer.codecs.end())
+        by_answer.codecs.push_back(*c);
+    }
+    if (by_answer.codecs.empty()) return fail(offer_error::no_common_codec);
+    // negotiate_audio picks the first usable audio line; give it only this one.
+    sdp::session_description one = answer;
+    one.media = {m};
+    auto n = negotiate_audio(one, by_answer);
+    if (!n) return n;
+    n->media_index = i;
+    if (n->remote_port == 0) return fail(offer_error::refused);
+    return n;
+  }
+  return fail(refused_audio ? offer_error::refused : offer_error::no_audio);
 }
 
 }  // namespace tutti::sig

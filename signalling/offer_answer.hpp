@@ -46,6 +46,7 @@ enum class offer_error : uint8_t {
   no_audio,         // no usable audio m= line (488)
   no_common_codec,  // audio offered, but none of our codecs (488)
   no_address,       // no c= for the audio stream, or not IPv4 (488)
+  refused,          // an answer refused the audio stream (port 0, RFC 3264 §6)
 };
 const char* to_string(offer_error e) noexcept;
 
@@ -61,5 +62,24 @@ sdp::session_description build_answer(const sdp::session_description& offer,
                                       const negotiated_audio& chosen,
                                       const std::string& local_address, uint16_t local_port,
                                       uint64_t session_id, uint64_t session_version);
+
+// Payload types of our offer (RFC 3551 static ones for G.711, dynamic for the rest).
+inline constexpr uint8_t offer_pt_opus = 111;
+inline constexpr uint8_t offer_pt_dtmf_8k = 101;
+inline constexpr uint8_t offer_pt_dtmf_48k = 110;
+inline constexpr uint8_t offer_audio_level_id = 1;
+
+// Our offer for a call we place (dial-out, RFC 3264 §5): one sendrecv audio stream at
+// local_address:local_port with the policy's codecs in order (Opus 48 kHz, PCMU, PCMA),
+// telephone-event at 8 and 48 kHz, the RFC 6464 level extension, rtcp-mux, ptime 20.
+sdp::session_description build_offer(const std::string& local_address, uint16_t local_port,
+                                     uint64_t session_id, uint64_t session_version,
+                                     const audio_policy& policy = {});
+
+// The stream an answer to build_offer() settles on (RFC 3264 §7): its first accepted audio
+// line, the codec the answerer listed first among ours, its address and port, the extras it
+// kept. remote_port 0 means refused.
+result<negotiated_audio, offer_error> read_answer(const sdp::session_description& answer,
+                                                  const audio_policy& policy = {});
 
 }  // namespace tutti::sig

@@ -76,6 +76,11 @@ result<client_transaction_ptr, request_error> sip_stack::send_request(std::strin
   return transactions_.send_request(std::move(request), to, std::move(cb));
 }
 
+result<client_transaction_ptr, request_error> sip_stack::send_cancel(const client_transaction_ptr& invite,
+                                                                     client_callback cb) {
+  return transactions_.send_cancel(invite, std::move(cb));
+}
+
 bool sip_stack::send_stateless(const peer& to, std::string_view bytes) { return sender_.send(to, bytes); }
 
 void sip_stack::rearm() {

@@ -83,6 +83,9 @@ class sip_stack {
   // Starts a client transaction (see transaction_layer::send_request).
   result<client_transaction_ptr, request_error> send_request(std::string request, const peer& to,
                                                              client_callback cb);
+  // CANCELs an INVITE that has not been answered finally (RFC 3261 §9.1).
+  result<client_transaction_ptr, request_error> send_cancel(const client_transaction_ptr& invite,
+                                                            client_callback cb);
   // Sends a message outside any transaction (the ACK for a 2xx, RFC 3261 §13.2.2.4).
   bool send_stateless(const peer& to, std::string_view bytes);
 

@@ -435,8 +435,13 @@ result<client_transaction_ptr, request_error> transaction_layer::send_request(st
   if (!parsed || !parsed->is_request() || parsed->method() == sip_method::ack ||
       parsed->method() == sip_method::unknown)
     return fail(request_error::malformed);
-  const message_view& m = *parsed;
+  return launch(std::move(request), *parsed, branch, via_value, to, std::move(cb));
+}
 
+result<client_transaction_ptr, request_error> transaction_layer::launch(std::string&& request, const message_view& m,
+                                                                        const std::string& branch,
+                                                                        const std::string& via_value, const peer& to,
+                                                                        client_callback cb) {
   client_transaction_ptr tx = std::make_shared<client_transaction>();
   tx->layer_ = this;
   tx->branch_ = branch;
@@ -469,6 +474,31 @@ result<client_transaction_ptr, request_error> transaction_layer::send_request(st
   ++counters_.client_created;
   schedule(*tx);
   return tx;
+}
+
+result<client_transaction_ptr, request_error> transaction_layer::send_cancel(const client_transaction_ptr& invite,
+                                                                             client_callback cb) {
+  if (!invite || invite->method_ != sip_method::invite ||
+      (invite->state_ != client_state::calling && invite->state_ != client_state::proceeding))
+    return fail(request_error::malformed);
+  auto parsed = parse_message(invite->request_);
+  if (!parsed) return fail(request_error::malformed);
+  const message_view& inv = *parsed;
+  // §9.1: Request-URI, Call-ID, To, From, CSeq number and the top Via (its branch) of the
+  // INVITE, and its Route set.
+  std::string cancel;
+  cancel.append("CANCEL ").append(inv.request_uri().text).append(" SIP/2.0\r\n");
+  const std::string via_value(inv.top_via().text);
+  cancel.append("Via: ").append(via_value).append("\r\n");
+  for (std::string_view r : inv.values(header_id::route)) cancel.append("Route: ").append(text::unfold(r)).append("\r\n");
+  cancel.append("From: ").append(text::unfold(inv.find(header_id::from)->value)).append("\r\n");
+  cancel.append("To: ").append(text::unfold(inv.find(header_id::to)->value)).append("\r\n");
+  cancel.append("Call-ID: ").append(inv.call_id()).append("\r\n");
+  cancel.append("CSeq: ").append(std::to_string(invite->cseq_)).append(" CANCEL\r\n");
+  cancel.append("Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n");
+  auto m = parse_message(cancel);
+  if (!m) return fail(request_error::malformed);
+  return launch(std::move(cancel), *m, invite->branch_, via_value, invite->target_, std::move(cb));
 }
 
 }  // namespace tutti::sig

@@ -181,6 +181,13 @@ class transaction_layer {
   result<client_transaction_ptr, request_error> send_request(std::string request, const peer& to,
                                                              client_callback cb);
 
+  // CANCELs an INVITE client transaction still waiting for its final response (RFC 3261
+  // §9.1): a CANCEL with the INVITE's top Via (same branch), Request-URI, From, To, Call-ID,
+  // CSeq number and Route, as a non-INVITE client transaction of its own. The INVITE still
+  // ends through its own responses (487, or a 2xx that raced the CANCEL).
+  result<client_transaction_ptr, request_error> send_cancel(const client_transaction_ptr& invite,
+                                                            client_callback cb);
+
   // Earliest timer deadline (possibly of a cancelled timer: waking early is harmless).
   std::optional<time_point> next_deadline() const;
   // Fires every timer due at `now`.
@@ -212,6 +219,9 @@ class transaction_layer {
   void terminate(server_transaction& tx);
   void terminate(client_transaction& tx);
   bool transmit(const peer& to, std::string_view bytes);
+  result<client_transaction_ptr, request_error> launch(std::string&& request, const message_view& m,
+                                                       const std::string& branch, const std::string& via_value,
+                                                       const peer& to, client_callback cb);
 
   message_sender& out_;
   std::function<time_point()> now_;

@@ -121,3 +121,64 @@ TEST_CASE("offers the conference cannot take are refused with a reason", "[signa
     CHECK(negotiate_audio(offer).error() == offer_error::no_audio);
   }
 }
+
+TEST_CASE("our dial-out offer lists Opus, PCMU, PCMA and telephone-event at both rates", "[signalling][offer_answer]") {
+  const auto offer = build_offer("127.0.0.1", 20002, 42, 1);
+  const std::string text = sdp::build(offer);
+  const auto back = parse_sdp(text);
+  CHECK(back == offer);
+  REQUIRE(back.media.size() == 1);
+  const auto& m = back.media[0];
+  CHECK(m.port == 20002);
+  CHECK(m.proto == "RTP/AVP");
+  CHECK(m.formats == std::vector<std::string>{"111", "0", "8", "101", "110"});
+  CHECK(m.rtcp_mux);
+  REQUIRE(m.ptime_ms);
+  CHECK(*m.ptime_ms == 20);
+  REQUIRE(back.conn);
+  CHECK(back.conn->address == "127.0.0.1");
+  CHECK(text.find("a=rtpmap:110 telephone-event/48000\r\n") != std::string::npos);
+  CHECK(text.find("a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n") != std::string::npos);
+  // Offering to ourselves gives back what the answer would pick.
+  auto self = negotiate_audio(offer);
+  REQUIRE(self.ok());
+  CHECK(self->codec == audio_codec::opus);
+  CHECK(self->telephone_event_pt == 110);
+}
+
+TEST_CASE("reading an answer: the answerer's first codec, its address, refusals", "[signalling][offer_answer]") {
+  const auto g711 = parse_sdp(
+      "v=0\r\no=bob 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+      "m=audio 30000 RTP/AVP 8 0 101\r\na=rtpmap:101 telephone-event/8000\r\n");
+  auto a = read_answer(g711);
+  REQUIRE(a.ok());
+  CHECK(a->codec == audio_codec::pcma);  // listed first by the answerer, though we prefer Opus
+  CHECK(a->payload_type == 8);
+  CHECK(a->telephone_event_pt == 101);
+  CHECK(a->remote_address == "192.0.2.20");
+  CHECK(a->remote_port == 30000);
+
+  const auto refused = parse_sdp("v=0\r\no=bob 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+                                 "m=audio 0 RTP/AVP 0\r\n");
+  auto r = read_answer(refused);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error() == offer_error::refused);
+
+  const auto video_only = parse_sdp("v=0\r\no=bob 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+                                    "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n");
+  CHECK(read_answer(video_only).error() == offer_error::no_audio);
+
+  const auto unknown = parse_sdp("v=0\r\no=bob 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
+                                 "m=audio 5000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n");
+  CHECK(read_answer(unknown).error() == offer_error::no_common_codec);
+
+  const auto opus = parse_sdp("v=0\r\no=bob 1 1 IN IP4 192.0.2.20\r\ns=-\r\nt=0 0\r\n"
+                              "m=audio 5002 RTP/AVP 111 110\r\nc=IN IP4 192.0.2.21\r\na=rtpmap:111 opus/48000/2\r\n"
+                              "a=rtpmap:110 telephone-event/48000\r\na=rtcp-mux\r\n");
+  auto o = read_answer(opus);
+  REQUIRE(o.ok());
+  CHECK(o->codec == audio_codec::opus);
+  CHECK(o->telephone_event_pt == 110);
+  CHECK(o->remote_address == "192.0.2.21");
+  CHECK(o->rtcp_mux);
+}

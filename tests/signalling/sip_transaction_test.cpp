@@ -373,3 +373,52 @@ TEST_CASE("send_request refuses malformed requests and reports a dead wire", "[s
             .error() == request_error::no_transport);
   CHECK(r.layer.client_count() == 0);
 }
+
+TEST_CASE("CANCEL of an INVITE client transaction: same branch, only after a provisional", "[signalling][transaction]") {
+  rig r;
+  std::vector<uint16_t> invite_statuses, cancel_statuses;
+  auto inv = r.layer.send_request(
+      "INVITE sip:carol@192.0.2.9:5090 SIP/2.0\r\nMax-Forwards: 70\r\nRoute: <sip:proxy.example.net;lr>\r\n"
+      "From: <sip:room@example.net>;tag=f9\r\nTo: <sip:carol@example.net>\r\nCall-ID: d1\r\nCSeq: 1 INVITE\r\n"
+      "Content-Length: 0\r\n\r\n",
+      udp_peer(5090), [&](const client_event& e) { invite_statuses.push_back(e.status); });
+  REQUIRE(inv.ok());
+  const std::string invite = r.wire.sent[0].bytes;
+  // Not before a provisional response would be fine per transaction state (Calling), but a
+  // completed transaction cannot be cancelled.
+  CHECK(r.layer.receive_response(parse(response_to(invite, 180)), udp_peer(5090)));
+  auto cancel = r.layer.send_cancel(inv.value(), [&](const client_event& e) { cancel_statuses.push_back(e.status); });
+  REQUIRE(cancel.ok());
+  REQUIRE(r.wire.sent.size() == 2);
+  const message_view c = parse(r.wire.sent[1].bytes);
+  CHECK(c.method() == sip_method::cancel);
+  CHECK(c.request_uri().text == "sip:carol@192.0.2.9:5090");
+  CHECK(c.top_via().branch == inv.value()->branch());  // RFC 3261 §9.1
+  CHECK(c.cseq().number == 1);
+  CHECK(c.cseq().method_text == "CANCEL");
+  CHECK(c.call_id() == "d1");
+  CHECK(c.from().tag == "f9");
+  CHECK_FALSE(c.to().has_tag);
+  CHECK(c.count(header_id::route) == 1);
+  CHECK(r.wire.sent[1].to.port == 5090);
+  // The CANCEL's 200 and the INVITE's 487 go to their own transactions.
+  CHECK(r.layer.receive_response(parse(response_to(r.wire.sent[1].bytes, 200)), udp_peer(5090)));
+  CHECK(r.layer.receive_response(parse(response_to(invite, 487)), udp_peer(5090)));
+  REQUIRE(cancel_statuses.size() == 1);
+  CHECK(cancel_statuses[0] == 200);
+  REQUIRE(invite_statuses.size() == 2);
+  CHECK(invite_statuses[1] == 487);
+  // Completed now (ACK sent for the 487): nothing left to cancel.
+  CHECK_FALSE(r.layer.send_cancel(inv.value(), [](const client_event&) {}).ok());
+}
+
+TEST_CASE("CANCEL is refused for a non-INVITE transaction", "[signalling][transaction]") {
+  rig r;
+  auto tx = r.layer.send_request(
+      "OPTIONS sip:carol@example.net SIP/2.0\r\nMax-Forwards: 70\r\nFrom: <sip:focus@example.net>;tag=a\r\n"
+      "To: <sip:carol@example.net>\r\nCall-ID: k9\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+      udp_peer(5080), [](const client_event&) {});
+  REQUIRE(tx.ok());
+  CHECK_FALSE(r.layer.send_cancel(tx.value(), [](const client_event&) {}).ok());
+  CHECK_FALSE(r.layer.send_cancel(nullptr, [](const client_event&) {}).ok());
+}
