@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <random>
@@ -120,6 +121,9 @@ struct voice_sip::state {
   store& db;
   std::mt19937_64 rng;
   std::map<std::string, call> calls;  // by Call-ID
+  std::set<std::string> ad_hoc;       // conferences the focus created for a call (not an operator)
+  // Ad hoc conferences being closed, with the calls waiting to open them again.
+  std::map<std::string, std::vector<std::function<void(bool, std::string)>>> closing;
   std::map<uint64_t, std::shared_ptr<dial_attempt>> dials;  // by id; finished ones bounded
   std::deque<uint64_t> finished_dials;
   uint64_t next_dial_id = 1;
@@ -153,6 +157,10 @@ struct voice_sip::state {
   void refresh_session(const std::string& call_id);
   // Ensures the conference exists (created with the configured defaults), then `then(ok)`.
   void with_conference(const std::string& conference, std::function<void(bool ok, std::string why)> then);
+  // Takes a call's participant off the data plane; an ad hoc conference goes with its last
+  // participant, so conferences named by callers do not pile up until the engine refuses
+  // new ones.
+  void drop_participant(const std::string& conference, uint32_t participant);
 
   // voice_dialout.cpp
   // Dials `user` into `conference`; the attempt (already finished when the user has no

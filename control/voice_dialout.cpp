@@ -253,7 +253,7 @@ void voice_sip::state::join_answered(uint64_t dial_id, call c) {
     auto d = dials.find(dial_id);
     auto ci = calls.find(call_id);
     if (ci == calls.end()) {  // hung up meanwhile
-      if (r) media.remove_participant(r->conference, r->id, [](auto) {});
+      if (r) drop_participant(r->conference, r->id);
       if (d != dials.end()) finish_dial(*d->second, 487, "failed", "hung up before joining");
       return;
     }

@@ -96,12 +96,34 @@ void voice_sip::state::reject(const sig::server_transaction_ptr& tx, uint16_t st
 
 void voice_sip::state::with_conference(const std::string& conference,
                                        std::function<void(bool ok, std::string why)> then) {
+  if (auto it = closing.find(conference); it != closing.end()) {
+    it->second.push_back(std::move(then));  // opened again once the close is done
+    return;
+  }
   if (media.find(conference)) return then(true, {});
   media.create_conference(conference, ctx.cfg.conference.rate_hz, ctx.cfg.conference.speakers,
-                          [then](result<conference_info, media_error> r) {
+                          [this, conference, then](result<conference_info, media_error> r) {
                             if (!r && r.error().code != "conflict") return then(false, r.error().message);
+                            if (r) ad_hoc.insert(conference);
                             then(true, {});
                           });
+}
+
+void voice_sip::state::drop_participant(const std::string& conference, uint32_t participant) {
+  media.remove_participant(conference, participant, [this, conference](auto) {
+    if (!ad_hoc.count(conference)) return;
+    const auto info = media.find(conference);
+    if (info && !info->participants.empty()) return;
+    ad_hoc.erase(conference);
+    if (!info || closing.count(conference)) return;
+    closing[conference];
+    media.destroy_conference(conference, [this, conference](result<bool, media_error> r) {
+      if (r) log.info("ad hoc conference closed", {{"conference", conference}});
+      auto waiting = std::move(closing[conference]);
+      closing.erase(conference);
+      for (auto& then : waiting) with_conference(conference, std::move(then));
+    });
+  });
 }
 
 void voice_sip::state::on_invite(const sig::message_view& req, const sig::peer& from, sig::server_transaction_ptr tx) {
@@ -141,7 +163,7 @@ void voice_sip::state::on_invite(const sig::message_view& req, const sig::peer& 
                                                                         result<participant_info, media_error> r) {
       if (!r) return reject(tx, 503, "Service Unavailable", r.error().message);
       if (tx->final_sent()) {  // cancelled meanwhile
-        media.remove_participant(conference, r->id, [](auto) {});
+        drop_participant(conference, r->id);
         return;
       }
       call c;
@@ -175,6 +197,8 @@ void voice_sip::state::on_invite(const sig::message_view& req, const sig::peer& 
       arm_session_timer(call_id);
     });
   };
+  // A locked conference admits nobody new (RFC 4579 leaves admission policy to the focus).
+  if (!media.admits(conference)) return reject(tx, 403, "Forbidden", "conference locked");
   // Dial-in creates the conference on first use, with the configured defaults.
   with_conference(conference, [this, tx, join](bool ok, std::string why) {
     if (!ok) return reject(tx, 503, "Service Unavailable", why);
@@ -238,7 +262,7 @@ void voice_sip::state::reinvite(const sig::message_view& req, const sig::server_
                               [this, call_id](result<participant_info, media_error> r) {
                                 auto cj = calls.find(call_id);
                                 if (cj == calls.end()) {
-                                  if (r) media.remove_participant(r->conference, r->id, [](auto) {});
+                                  if (r) drop_participant(r->conference, r->id);
                                   return;
                                 }
                                 if (!r) return hang_up(call_id, 503, "media re-add failed");
@@ -282,7 +306,7 @@ void voice_sip::state::on_bye(const sig::message_view& req, const sig::peer&, si
   const call c = std::move(it->second);
   calls.erase(it);
   ++hangups;
-  media.remove_participant(c.conference, c.participant, [](auto) {});
+  drop_participant(c.conference, c.participant);
   tx->reply(200, "OK");
   log.info("left", {{"conference", c.conference}, {"participant", c.participant}});
 }
@@ -317,7 +341,7 @@ void voice_sip::state::hang_up(const std::string& call_id, uint16_t cause, std::
   // RFC 3326: why we hung up.
   bye.add(sig::header_id::reason, "SIP;cause=" + std::to_string(cause) + ";text=\"" + std::string(why) + "\"");
   send_in_dialog(c.dlg, bye.finish());
-  media.remove_participant(c.conference, c.participant, [](auto) {});
+  drop_participant(c.conference, c.participant);
   log.info("hung up", {{"conference", c.conference}, {"participant", c.participant}, {"reason", why}});
 }
 

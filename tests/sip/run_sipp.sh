@@ -77,6 +77,11 @@ ctl call user.add '{"name":"alice","password":"wonderland"}' >/dev/null
 step "REGISTER with digest (UDP)" run_sipp register.xml u1 -m 1 -s alice -au alice -ap wonderland -timeout 20s
 step "dial-in call with RTP, DTMF and BYE" run_sipp dialin.xml u1 -m 1 -s room1 -au alice -ap wonderland \
   -mi 127.0.0.1 -auth_uri "room1@127.0.0.1:$sip_port" -timeout 30s
+# A locked conference refuses dial-ins with 403 after authentication; unlocked, it admits.
+ctl conf create room4 >/dev/null
+ctl conf lock room4 >/dev/null
+step "dial-in to a locked conference: 403" run_sipp dialin_refused.xml u1 -m 1 -s room4 -au alice -ap wonderland \
+  -mi 127.0.0.1 -auth_uri "room4@127.0.0.1:$sip_port" -timeout 20s
 # re-INVITE hold/resume: SIPp runs the call while we watch the participant's deaf flag.
 deaf_of() {
   ctl conf show room2 2>/dev/null |
