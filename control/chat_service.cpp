@@ -456,6 +456,16 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     if (at == std::string_view::npos) return;
     if (const auto host = aor.substr(at + 1); host != users.domain() && host != stack.host()) return;
     std::string user(aor.substr(0, at));
+    if (c == sig::location_change::updated) {
+      // A refresh, or another device of a user already online: only streams paused on a
+      // failed delivery need waking, and those rooms are in memory — no store round trip
+      // for every REGISTER refresh.
+      for (auto& [name, r] : rooms) {
+        auto it = r->members.find(user);
+        if (it != r->members.end() && it->second.paused) wake(*r, it->second);
+      }
+      return;
+    }
     db.rooms_of(user, [w = weak(), user](store_result<std::vector<std::string>> list) {
       auto self = w.lock();
       if (!self || !list) return;
@@ -463,21 +473,25 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
         self->with_room(room, [self = self.get(), user](room_state* r) {
           if (!r) return;
           auto it = r->members.find(user);
-          if (it == r->members.end()) return;
-          stream& s = it->second;
-          if (s.paused) {
-            bool idle = true;
-            for (auto& [seq, f] : s.in_flight) idle = idle && f.pending == 0;
-            if (!idle || s.fetching) {
-              s.resume_now = true;
-              return;
-            }
-            if (s.retry) s.retry->cancel();
-            s.paused = false;
-          }
-          self->pump(*r, s);
+          if (it != r->members.end()) self->wake(*r, it->second);
         });
     });
+  }
+
+  // A member's device came online: resume a paused stream (at once when nothing is in
+  // flight, else when the in-flight sends end) and send what it missed.
+  void wake(room_state& r, stream& s) {
+    if (s.paused) {
+      bool idle = true;
+      for (auto& [seq, f] : s.in_flight) idle = idle && f.pending == 0;
+      if (!idle || s.fetching) {
+        s.resume_now = true;
+        return;
+      }
+      if (s.retry) s.retry->cancel();
+      s.paused = false;
+    }
+    pump(r, s);
   }
 
   // ---- commands ----

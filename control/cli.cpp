@@ -88,6 +88,10 @@ const std::vector<cli_command>& cli_commands() {
       {"buddy add", "buddy.add", "put BUDDY on USER's buddy list", {arg("user", "USER"), arg("buddy", "BUDDY")}, {}},
       {"buddy del", "buddy.del", "take BUDDY off USER's buddy list", {arg("user", "USER"), arg("buddy", "BUDDY")}, {}},
       {"buddy list", "buddy.list", "show USER's buddy list", {arg("user", "USER")}, {}},
+      // Presence (control/presence_service.cpp).
+      {"presence show", "presence.show", "a user's composed presence: status, media, display name, activities, notes",
+       {arg("user", "USER")}, {}},
+      {"presence status", "presence.status", "presence counters: PUBLISH outcomes, PIDF rejections", {}, {}},
       {"chat create", "chat.create", "create a chat room with its members",
        {arg("room", "ROOM"), arg("members", "USER", t::list)}, {}},
       {"chat list", "chat.list", "list chat rooms", {}, {}},

@@ -12,6 +12,7 @@
 #include "control/chat_service.hpp"
 #include "control/event_service.hpp"
 #include "control/conference_events.hpp"
+#include "control/presence_service.hpp"
 #include "signalling/auth.hpp"
 
 #include <boost/json.hpp>
@@ -95,13 +96,19 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->voice = voice_sip::start(ctx, s->sip->stack(), *s->media, *s->registrar, s->store->db());
   register_voice_sip_commands(ctx, *s->voice);
   s->stop_steps.push_back([v = s->voice.get()](std::function<void()> done) { v->stop(std::move(done)); });
-  s->chat = chat_service::start(ctx, s->sip->stack(), s->store->db(), *s->registrar);
-  s->stop_steps.push_back([c = s->chat.get()](std::function<void()> done) { c->stop(std::move(done)); });
   // The event notifier after the focus; packages (conference, presence) are added to it.
   s->events = event_service::start(ctx, s->sip->stack(), *s->registrar);
   register_event_commands(ctx, *s->events);
   s->stop_steps.push_back([e = s->events.get()](std::function<void()> done) { e->stop(std::move(done)); });
   s->conf_events = std::make_unique<conference_events>(*s->events, *s->media, s->registrar->domain());
+  // NOTIFYs at most every 20 ms per subscription: a burst of PUBLISHes coalesces, while one
+  // presentity can still feed its watchers 50 updates a second.
+  s->presence = presence_service::start(ctx, s->sip->stack(), *s->registrar, *s->store, *s->events,
+                                        std::chrono::milliseconds(20));
+  register_presence_commands(ctx, *s->presence);
+  s->stop_steps.push_back([p = s->presence.get()](std::function<void()> done) { p->stop(std::move(done)); });
+  s->chat = chat_service::start(ctx, s->sip->stack(), s->store->db(), *s->registrar);
+  s->stop_steps.push_back([c = s->chat.get()](std::function<void()> done) { c->stop(std::move(done)); });
   register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;

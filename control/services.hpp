@@ -39,6 +39,7 @@ class voice_sip;
 class chat_service;
 class event_service;
 class conference_events;
+class presence_service;
 
 // What a service gets from the framework. The framework keeps this object (and everything it
 // refers to) alive as long as the services, so a service may keep a reference to it.
@@ -62,9 +63,10 @@ struct services {
   std::unique_ptr<sig::credential_source> credentials;  // digest HA1s, from the store
   std::unique_ptr<registrar_service> registrar;  // REGISTER, digest auth, location service
   std::unique_ptr<voice_sip> voice;       // the conference focus (dial-in)
-  std::unique_ptr<chat_service> chat;     // text chat: MESSAGE to rooms, fan-out, offline delivery
   std::unique_ptr<event_service> events;  // SUBSCRIBE/NOTIFY (RFC 6665); packages plug in
   std::unique_ptr<conference_events> conf_events;  // Event: conference (RFC 4575) rosters
+  std::unique_ptr<presence_service> presence;  // PUBLISH, composed PIDF, buddy lists
+  std::unique_ptr<chat_service> chat;     // text chat: MESSAGE to rooms, fan-out, offline delivery
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
   std::vector<std::function<void(std::function<void()> done)>> stop_steps;

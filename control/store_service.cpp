@@ -136,27 +136,39 @@ result<std::unique_ptr<store_service>, std::string> store_service::start(service
 
 void store_service::stop(std::function<void()> done) { store_->close(std::move(done)); }
 
+void store_service::on_change(std::function<void()> listener) { listeners_.push_back(std::move(listener)); }
+
+command_reply store_service::announcing(command_reply reply) {
+  return command_reply([this, reply](command_result r) mutable {
+    const bool ok = r.ok();
+    if (ok) reply.ok(std::move(r.value()));
+    else reply.error(r.error().code, r.error().message);
+    if (ok)
+      for (auto& l : listeners_) l();
+  });
+}
+
 void store_service::register_commands(service_context& ctx) {
   command_registry& reg = ctx.commands;
   store& db = *store_;
 
   reg.register_command(
       "user.add",
-      [&db](const json::object& a, command_reply reply) {
+      [&db, this](const json::object& a, command_reply reply) {
         auto name = arg_string(a, "name");
         auto password = arg_string(a, "password");
         auto display = opt_string(a, "display_name");
         for (auto* e : {&name, &password, &display})
           if (!*e) return reply.error(e->error().code, e->error().message);
-        db.user_add(*name, *password, *display, answer<user_record>(reply, user_json));
+        db.user_add(*name, *password, *display, answer<user_record>(announcing(reply), user_json));
       },
       "add a user: {name, password, display_name?} (the store keeps only HA1s)");
   reg.register_command(
       "user.del",
-      [&db](const json::object& a, command_reply reply) {
+      [&db, this](const json::object& a, command_reply reply) {
         auto name = arg_string(a, "name");
         if (!name) return reply.error(name.error().code, name.error().message);
-        db.user_del(*name, answer<bool>(reply, [n = *name](bool) { return json::object{{"deleted", n}}; }));
+        db.user_del(*name, answer<bool>(announcing(reply), [n = *name](bool) { return json::object{{"deleted", n}}; }));
       },
       "delete a user, their buddy list and chat memberships: {name}");
   reg.register_command(
@@ -182,24 +194,24 @@ void store_service::register_commands(service_context& ctx) {
 
   reg.register_command(
       "buddy.add",
-      [&db](const json::object& a, command_reply reply) {
+      [&db, this](const json::object& a, command_reply reply) {
         auto user = arg_string(a, "user");
         auto buddy = arg_string(a, "buddy");
         for (auto* e : {&user, &buddy})
           if (!*e) return reply.error(e->error().code, e->error().message);
-        db.buddy_add(*user, *buddy, answer<bool>(reply, [u = *user, b = *buddy](bool) {
+        db.buddy_add(*user, *buddy, answer<bool>(announcing(reply), [u = *user, b = *buddy](bool) {
                        return json::object{{"user", u}, {"buddy", b}};
                      }));
       },
       "put BUDDY on USER's buddy list: {user, buddy}");
   reg.register_command(
       "buddy.del",
-      [&db](const json::object& a, command_reply reply) {
+      [&db, this](const json::object& a, command_reply reply) {
         auto user = arg_string(a, "user");
         auto buddy = arg_string(a, "buddy");
         for (auto* e : {&user, &buddy})
           if (!*e) return reply.error(e->error().code, e->error().message);
-        db.buddy_del(*user, *buddy, answer<bool>(reply, [u = *user, b = *buddy](bool) {
+        db.buddy_del(*user, *buddy, answer<bool>(announcing(reply), [u = *user, b = *buddy](bool) {
                        return json::object{{"user", u}, {"removed", b}};
                      }));
       },

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "control/services.hpp"
@@ -16,6 +17,7 @@
 namespace tutti::ctl {
 
 class counter;
+class command_reply;
 class histogram;
 
 class store_service {
@@ -30,12 +32,19 @@ class store_service {
   // Messages committed since start.
   uint64_t messages() const noexcept;
 
+  // `listener` runs after each user or buddy-list write made through the commands commits
+  // (presence rereads buddy lists and display names then).
+  void on_change(std::function<void()> listener);
+
   // Finishes every queued write, closes the database, then calls `done`.
   void stop(std::function<void()> done);
 
  private:
   store_service(std::unique_ptr<sqlite_store> s, counter& commits, histogram& seconds, counter& messages);
   void register_commands(service_context& ctx);
+  // `reply`, and the change listeners after a successful write.
+  command_reply announcing(command_reply reply);
+  std::vector<std::function<void()>> listeners_;
   std::unique_ptr<sqlite_store> store_;
   counter& commits_;
   histogram& commit_seconds_;

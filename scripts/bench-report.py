@@ -115,7 +115,8 @@ def main(raw, out):
     md.append(f"{'Quick (smoke) run: short trials, figures are rough. ' if quick else ''}"
               f"Commit {machine['commit']}, {machine['date']}; {machine['cpu']}, {machine['cores']} cores, "
               f"Linux {machine['kernel']}; Highway target {engine['pcmu-conf10']['simd_target']}. "
-              'Raw JSON results are in raw/.')
+              f"Load average when it started: {machine.get('loadavg', '?')} (figures from a busy machine "
+              'understate what a core does). Raw JSON results are in raw/.')
     md.append('')
 
     # ---- participants per core ----

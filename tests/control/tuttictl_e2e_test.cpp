@@ -4,6 +4,8 @@
 // reload, metrics — in human and --json output, with their exit statuses.
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -161,7 +163,12 @@ TEST_CASE("tuttictl drives every runtime object of a running tuttid", "[control]
     CHECK(ctl({"part", "mute", "nowhere", "1"}).status == 4);
     CHECK(ctl.ok({"conf", "show", "room"}).at("members").as_array().size() == 1);
 
-    const auto workers = ctl.ok({"workers"});
+    // Workers publish their snapshot every 100 ms: wait for the one after the kick.
+    auto workers = ctl.ok({"workers"});
+    for (int i = 0; i < 100 && workers.as_array().at(0).at("participants").as_int64() != 1; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      workers = ctl.ok({"workers"});
+    }
     REQUIRE(workers.as_array().size() == 1);
     const auto& w = workers.as_array()[0];
     CHECK(w.at("conferences").as_int64() == 1);

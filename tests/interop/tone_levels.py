@@ -2,7 +2,7 @@
 """Levels (dBFS) of given tone frequencies in a 16-bit mono WAV, by Goertzel over whole
 seconds after a settling time. Prints one JSON object {"FREQ": dBFS, ...}.
 
-usage: tone_levels.py FILE.wav SKIP_SECONDS FREQ...
+usage: tone_levels.py FILE.wav SKIP_SECONDS[:SECONDS] FREQ...
 """
 import json
 import math
@@ -25,7 +25,9 @@ def goertzel_dbfs(samples, rate, freq):
 
 
 def main():
-    path, skip = sys.argv[1], float(sys.argv[2])
+    path = sys.argv[1]
+    skip, _, length = sys.argv[2].partition(":")
+    skip = float(skip)
     freqs = [float(f) for f in sys.argv[3:]]
     w = wave.open(path, "rb")
     if w.getsampwidth() != 2 or w.getnchannels() != 1:
@@ -34,6 +36,8 @@ def main():
     raw = w.readframes(w.getnframes())
     samples = struct.unpack("<%dh" % (len(raw) // 2), raw)[int(skip * rate):]
     whole = (len(samples) // rate) * rate  # whole seconds: every test tone fits a whole number of cycles
+    if length:
+        whole = min(whole, int(float(length)) * rate)
     samples = samples[:whole]
     if not samples:
         sys.exit("too short")
