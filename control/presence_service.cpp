@@ -12,6 +12,7 @@
 #include "control/commands.hpp"
 #include "control/config.hpp"
 #include "control/log.hpp"
+#include "control/metrics.hpp"
 #include "control/presence_package.hpp"
 #include "control/registrar_service.hpp"
 #include "control/store_service.hpp"
@@ -484,6 +485,24 @@ void register_presence_commands(service_context& ctx, presence_service& p) {
                                         {"rejected_pidf", std::move(rejected)}});
       },
       "presence counters: PUBLISH outcomes, live publications, PIDF rejections by reason");
+
+  metrics_registry& m = ctx.metrics;
+  m.add_collector("tutti_presence_publications", "live PUBLISHed presence documents (all devices)",
+                  metric_type::gauge, {}, [&s](metric_writer& w) {
+                    size_t pubs = 0;
+                    for (const auto& [u, pr] : s.table) pubs += pr.pubs.size();
+                    w.value({}, pubs);
+                  });
+  m.add_collector("tutti_presence_publish_total", "PUBLISH requests by outcome", metric_type::counter, {"outcome"},
+                  [&s](metric_writer& w) {
+                    const auto& c = s.counters;
+                    w.value({"initial"}, c.initial);
+                    w.value({"refresh"}, c.refreshes);
+                    w.value({"modify"}, c.modifies);
+                    w.value({"remove"}, c.removes);
+                    w.value({"refused"}, c.bad_event + c.bad_type + c.bad_body + c.unknown_etag + c.too_brief +
+                                             c.forbidden);
+                  });
 }
 
 }  // namespace tutti::ctl

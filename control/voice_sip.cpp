@@ -12,6 +12,7 @@
 #include "control/focus_state.hpp"
 #include "control/log.hpp"
 #include "control/media_service.hpp"
+#include "control/metrics.hpp"
 #include "control/registrar_service.hpp"
 #include "signalling/auth.hpp"
 #include "signalling/offer_answer.hpp"
@@ -475,6 +476,29 @@ void register_voice_sip_commands(service_context& ctx, voice_sip& v) {
       },
       "calls (dial-in and dial-out), their counters and registrations");
   register_dialout_commands(ctx, s);
+
+  metrics_registry& m = ctx.metrics;
+  m.add_collector("tutti_calls", "live calls by direction (in: dial-in, out: dial-out)", metric_type::gauge,
+                  {"direction"}, [&s](metric_writer& w) {
+                    uint64_t in = 0, out = 0;
+                    for (const auto& [id, c] : s.calls) (c.outgoing ? out : in)++;
+                    w.value({"in"}, in);
+                    w.value({"out"}, out);
+                  });
+  m.add_collector("tutti_call_events_total", "call outcomes and hang-ups of the focus", metric_type::counter,
+                  {"event"}, [&s](metric_writer& w) {
+                    w.value({"invite"}, s.invites);
+                    w.value({"joined"}, s.joined);
+                    w.value({"rejected"}, s.rejected);
+                    w.value({"hangup"}, s.hangups);
+                    w.value({"rtp_timeout"}, s.rtp_timeouts);
+                    w.value({"session_expired"}, s.session_expiries);
+                    w.value({"dial_started"}, s.dials_started);
+                    w.value({"dial_joined"}, s.dials_joined);
+                    w.value({"dial_failed"}, s.dials_failed);
+                    w.value({"refer"}, s.refers);
+                    w.value({"escalation"}, s.escalations);
+                  });
 }
 
 }  // namespace tutti::ctl

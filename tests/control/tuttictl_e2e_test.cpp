@@ -183,6 +183,9 @@ TEST_CASE("tuttictl drives every runtime object of a running tuttid", "[control]
     for (const char* line :
          {"\ntutti_conferences 1\n", "\ntutti_participants 1\n", "\ntutti_speakers 0\n",
           "\ntutti_registrations 0\n", "\ntutti_register_requests_total{outcome=\"accepted\"} 0\n",
+          "\ntutti_calls{direction=\"in\"} 0\n", "\ntutti_call_events_total{event=\"joined\"} 0\n",
+          "\ntutti_presence_publications 0\n", "\ntutti_chat_messages_accepted_total 0\n",
+          "\n# TYPE tutti_events_subscriptions gauge\n",
           "\n# TYPE tutti_worker_tick_duration_seconds histogram\n",
           "\ntutti_worker_tick_duration_seconds_bucket{worker=\"0\",le=\"+Inf\"} ",
           "\ntutti_worker_codec_sampled_seconds_total{worker=\"0\",op=\"decode\"} ",
