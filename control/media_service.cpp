@@ -63,6 +63,7 @@ struct media_service::state {
   std::mt19937 rng;
   uint64_t events_seen = 0, dtmf_digits = 0, speaker_changes = 0;
   media_service::participant_listener rtp_timeout_listener;
+  media_service::participant_listener removed_listener;
   bool stopped = false;
   std::vector<std::function<void(const std::string&)>> listeners;
 
@@ -335,12 +336,18 @@ void media_service::destroy_conference(const std::string& name, done<bool> cb) {
   cmd.conference_id = c->info.id;
   s.send(c->info.worker, cmd, [this, name, cb](const dp::worker_message& m) {
     state::conf_state* c = s_->find(name);
+    std::vector<uint32_t> removed;
     if (c) {
-      for (auto& [id, p] : c->parts) s_->free_ports.insert(p.local_port);
+      for (auto& [id, p] : c->parts) {
+        s_->free_ports.insert(p.local_port);
+        removed.push_back(id);
+      }
       s_->names_by_id.erase(c->info.id);
       s_->confs.erase(name);
     }
     s_->changed(name);
+    if (s_->removed_listener)
+      for (uint32_t id : removed) s_->removed_listener(name, id);
     if (!m.ok) return cb(fail(error("internal", "the worker did not hold the conference")));
     s_->log.info("conference destroyed", {{"name", name}});
     cb(true);
@@ -419,6 +426,7 @@ void media_service::release_port(uint16_t port) {
 }
 
 void media_service::on_rtp_timeout(participant_listener l) { s_->rtp_timeout_listener = std::move(l); }
+void media_service::on_removed(participant_listener l) { s_->removed_listener = std::move(l); }
 
 void media_service::remove_participant(const std::string& conference, uint32_t id, done<bool> cb) {
   state& s = *s_;
@@ -440,6 +448,7 @@ void media_service::remove_participant(const std::string& conference, uint32_t i
       s_->changed(conference);
     }
     if (!m.ok) return cb(fail(error("internal", "the worker did not hold the participant")));
+    if (s_->removed_listener) s_->removed_listener(conference, id);
     cb(true);
   });
 }

@@ -96,6 +96,10 @@ class media_service {
   // the focus hangs up its call. One listener per kind; the latest wins.
   using participant_listener = std::function<void(const std::string& conference, uint32_t participant)>;
   void on_rtp_timeout(participant_listener l);
+  // Called after a participant left the data plane by remove_participant() or with its
+  // conference (destroy_conference()): an operator's kick of a SIP participant must end its
+  // call. One listener; the latest wins.
+  void on_removed(participant_listener l);
   // Calls `listener` on this thread with a conference's name after its roster or a
   // participant's state changed: created, destroyed, participant added or removed, muted,
   // deafened, started or stopped speaking (the conference event package listens).

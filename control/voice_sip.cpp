@@ -422,6 +422,17 @@ std::unique_ptr<voice_sip> voice_sip::start(service_context& ctx, sig::sip_stack
         return p->hang_up(call_id, 408, "RTP timeout");
       }
   });
+  // A participant taken off the data plane by someone else (an operator's kick, a conference
+  // destroyed) still has a call: end it. The focus's own removals erase the call first.
+  media.on_removed([p](const std::string& conference, uint32_t participant) {
+    if (p->stopped) return;
+    for (const auto& [id, c] : p->calls)
+      if (c.conference == conference && c.participant == participant) {
+        ++p->kicked;
+        const std::string call_id = id;
+        return p->hang_up(call_id, 200, "removed by the operator");
+      }
+  });
   return std::unique_ptr<voice_sip>(new voice_sip(std::move(s)));
 }
 
@@ -431,6 +442,7 @@ voice_sip::~voice_sip() = default;
 void voice_sip::stop(std::function<void()> done) {
   s_->stopped = true;
   s_->media.on_rtp_timeout({});
+  s_->media.on_removed({});
   for (auto& [id, c] : s_->calls)
     if (c.session_timer) c.session_timer->cancel();
   s_->calls.clear();
@@ -463,6 +475,7 @@ void register_voice_sip_commands(service_context& ctx, voice_sip& v) {
                                         {"hangups", s.hangups},
                                         {"byes_sent", s.byes_sent},
                                         {"rtp_timeouts", s.rtp_timeouts},
+                                        {"kicked", s.kicked},
                                         {"session_expiries", s.session_expiries},
                                         {"session_refreshes", s.session_refreshes},
                                         {"dials_started", s.dials_started},
@@ -492,6 +505,7 @@ void register_voice_sip_commands(service_context& ctx, voice_sip& v) {
                     w.value({"rejected"}, s.rejected);
                     w.value({"hangup"}, s.hangups);
                     w.value({"rtp_timeout"}, s.rtp_timeouts);
+                    w.value({"kicked"}, s.kicked);
                     w.value({"session_expired"}, s.session_expiries);
                     w.value({"dial_started"}, s.dials_started);
                     w.value({"dial_joined"}, s.dials_joined);

@@ -82,6 +82,21 @@ ctl conf create room4 >/dev/null
 ctl conf lock room4 >/dev/null
 step "dial-in to a locked conference: 403" run_sipp dialin_refused.xml u1 -m 1 -s room4 -au alice -ap wonderland \
   -mi 127.0.0.1 -auth_uri "room4@127.0.0.1:$sip_port" -timeout 20s
+# An operator's kick of a SIP participant ends its call: the focus sends BYE (Reason cause=200).
+run_sipp kicked.xml u1 -m 1 -s room5 -au alice -ap wonderland -mi 127.0.0.1 \
+  -auth_uri "room5@127.0.0.1:$sip_port" -timeout 40s &
+sipp_pid=$!
+kicked=0
+for _ in $(seq 200); do
+  part=$(ctl conf show room5 2>/dev/null |
+    python3 -c "import json,sys; m=json.load(sys.stdin)['result']['members']; print(m[0]['participant'] if m else '')" 2>/dev/null)
+  if [ -n "$part" ]; then ctl part kick room5 "$part" >/dev/null && kicked=1; break; fi
+  sleep 0.05
+done
+wait "$sipp_pid"
+sipp_rc=$?
+step "kick: the participant was found and removed" test "$kicked" = 1
+step "kick: the caller got a BYE and answered it" test "$sipp_rc" = 0
 # re-INVITE hold/resume: SIPp runs the call while we watch the participant's deaf flag.
 deaf_of() {
   ctl conf show room2 2>/dev/null |
