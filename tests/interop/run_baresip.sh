@@ -12,22 +12,17 @@ tuttid=$1
 tuttictl=$2
 baresip=${3:-baresip}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../support/harness.sh"
 command -v "$baresip" >/dev/null || { echo "skip: no baresip"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tutti-baresip.XXXXXX")
+tmp=$(make_tmp baresip)
 pid=
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+  stop_and_clean
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket
-u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",0)); p=u.getsockname()[1]
-t=socket.socket(); t.bind(("127.0.0.1",p)); print(p)'
-}
 failures=0
 check() {  # description command...
   local what=$1; shift

@@ -14,26 +14,21 @@ tuttictl=$2
 sipp=${3:-sipp}
 mode=${4:-publish}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
+. "$here/../support/harness.sh"
+tmp=$(make_tmp bench-presence)
 pid=
 wpid=
 cleanup() {
   [ -n "$wpid" ] && kill "$wpid" 2>/dev/null
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+  stop_and_clean
 }
 trap cleanup EXIT
-free_port() {
-  python3 -c 'import socket
-u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",0)); p=u.getsockname()[1]
-t=socket.socket(); t.bind(("127.0.0.1",p)); print(p)'
-}
 sip_port=$(free_port)
 media_lo=$(free_port)
 "$tuttid" --sip "127.0.0.1:$sip_port" --control-socket "$tmp/ctl.sock" --state-dir "$tmp" \
   --media-ports "$media_lo-$((media_lo + 1))" --metrics off --log-level error --sip-auth-order md5-first >"$tmp/tuttid.out" 2>&1 &
 pid=$!
-for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
+wait_for_socket "$tmp/ctl.sock" "$tmp/tuttid.out" || exit 1
 ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 ctl call user.add '{"name":"alice","password":"wonderland"}' >/dev/null
 ctl call user.add '{"name":"bob","password":"builder"}' >/dev/null

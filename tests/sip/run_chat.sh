@@ -18,33 +18,21 @@ tuttictl=$2
 sipp=${3:-sipp}
 mode=${4:-test}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
+. "$here/../support/harness.sh"
+tmp=$(make_tmp chat)
 pid=
 bg=()
 cleanup() {
   for p in "${bg[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+  stop_and_clean
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket
-u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",0)); p=u.getsockname()[1]
-t=socket.socket(); t.bind(("127.0.0.1",p)); print(p)'
-}
 sip_port=$(free_port)
 media_lo=$(free_port)
 
-start_tuttid() {
-  rm -f "$tmp/ctl.sock"
-  "$tuttid" --sip "127.0.0.1:$sip_port" --control-socket "$tmp/ctl.sock" --state-dir "$tmp" \
-    --media-ports "$media_lo-$((media_lo + 1))" --metrics off --log-level warn --sip-auth-order md5-first \
-    >>"$tmp/tuttid.out" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
-  if [ ! -S "$tmp/ctl.sock" ]; then echo "tuttid did not start"; cat "$tmp/tuttid.out"; exit 1; fi
-}
+# (Re)starts tuttid on the same ports and state directory.
+tuttid_up() { start_tuttid "$media_lo-$((media_lo + 1))"; }
 
 ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 # Evaluates a Python expression over the JSON result of a command (r).
@@ -107,7 +95,7 @@ step() {  # name command...
   if "$@"; then echo "ok   $name"; else echo "FAIL $name"; tail -5 "$tmp"/*.err "$tmp/send.out" "$tmp/tuttid.out" 2>/dev/null; fail=1; fi
 }
 
-start_tuttid
+tuttid_up || exit 1
 for u in alice bob carol dave erin; do ctl call user.add "{\"name\":\"$u\",\"password\":\"pw-$u\"}" >/dev/null; done
 ctl chat create lobby alice bob carol dave >/dev/null
 
@@ -139,7 +127,7 @@ if [ "$mode" = test ]; then
   kill -TERM "$pid"
   wait "$pid"
   pid=
-  step "tuttid restarts" start_tuttid
+  step "tuttid restarts" tuttid_up
   start_member alice trace
   start_member dave trace
   step "alice and dave registered" wait_for "r['bindings'] == 2" call sip.registrations
@@ -172,7 +160,7 @@ if [ "$mode" = crash ]; then
   wait "$pid" 2>/dev/null
   pid=
   wait "$sender"
-  start_tuttid
+  tuttid_up || exit 1
   ctl chat history lobby --limit 1000 >"$tmp/history.json"
   step "every acknowledged message is stored with its seq, seqs contiguous" python3 - "$tmp/crash.log" "$tmp/history.json" <<'EOF'
 import json, re, sys

@@ -10,28 +10,16 @@ tuttid=$1
 tuttictl=$2
 sipp=${3:-sipp}
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
+. "$here/../support/harness.sh"
+tmp=$(make_tmp presence)
 pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap stop_and_clean EXIT
 
-free_port() {
-  python3 -c 'import socket
-u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",0)); p=u.getsockname()[1]
-t=socket.socket(); t.bind(("127.0.0.1",p)); print(p)'
-}
 sip_port=$(free_port)
 media_lo=$(free_port)
 media_hi=$((media_lo + 1))
 
-"$tuttid" --sip "127.0.0.1:$sip_port" --control-socket "$tmp/ctl.sock" --state-dir "$tmp" \
-  --media-ports "$media_lo-$media_hi" --metrics off --log-level warn --sip-auth-order md5-first >"$tmp/tuttid.out" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
-if [ ! -S "$tmp/ctl.sock" ]; then echo "tuttid did not start"; cat "$tmp/tuttid.out"; exit 1; fi
+start_tuttid "$media_lo-$media_hi" || exit 1
 
 ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 

@@ -23,13 +23,10 @@ tuttictl=$2
 sipp=$3
 mode=$4
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
+. "$here/../support/harness.sh"
+tmp=$(make_tmp sipp-load)
 pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap stop_and_clean EXIT
 
 case "$mode" in
   register) rate=${RATE:-5000}; secs=${SECONDS_:-30} ;;
@@ -39,12 +36,6 @@ case "$mode" in
 esac
 users=${USERS:-1000}
 
-# Ports chosen at run time: bind to port 0 and take what the kernel gave (never 5060).
-free_port() {
-  python3 -c 'import socket
-u=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); u.bind(("127.0.0.1",0)); p=u.getsockname()[1]
-t=socket.socket(); t.bind(("127.0.0.1",p)); print(p)'
-}
 # A block of COUNT UDP ports all free now, below the ephemeral range: one RTP port per
 # participant (media_ports hands out even ports).
 free_block() {
@@ -71,11 +62,7 @@ PY
 sip_port=$(free_port)
 media_ports=$(free_block 2048) || { echo "no free block of media ports"; exit 1; }
 
-"$tuttid" --sip "127.0.0.1:$sip_port" --control-socket "$tmp/ctl.sock" --state-dir "$tmp" \
-  --media-ports "$media_ports" --metrics off --log-level warn --sip-auth-order md5-first >"$tmp/tuttid.out" 2>&1 &
-pid=$!
-for _ in $(seq 100); do [ -S "$tmp/ctl.sock" ] && break; sleep 0.1; done
-if [ ! -S "$tmp/ctl.sock" ]; then echo "tuttid did not start"; cat "$tmp/tuttid.out"; exit 1; fi
+start_tuttid "$media_ports" || exit 1
 ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 
 # Dial-in: SIPp's digest uri is one fixed -auth_uri per instance, so each conference gets
