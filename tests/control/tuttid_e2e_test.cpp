@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "control/control_client.hpp"
+#include "tests/control/e2e_util.hpp"
 #include "tests/control/test_util.hpp"
 
 using namespace tutti::ctl;
@@ -21,54 +22,12 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int guard_s = 20;  // how long a process may take before the test calls it hung
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-void sleep_ms(int ms) {
-  timespec ts{0, ms * 1000000L};
-  ::nanosleep(&ts, nullptr);
-}
-
-// The exit status, -SIGNAL if killed by one; -1000 (after SIGKILL) if it hung.
-int wait_exit(pid_t pid) {
-  for (int i = 0; i < guard_s * 100; ++i) {
-    int st = 0;
-    pid_t r = ::waitpid(pid, &st, WNOHANG);
-    if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-    sleep_ms(10);
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1000;
-}
-
-struct run_result {
-  int status;
-  std::string out;
-  std::string err;
-};
-
-run_result run(const test::temp_dir& dir, std::vector<std::string> args) {
-  pid_t pid = spawn(args, dir / "run.out", dir / "run.err");
-  int st = wait_exit(pid);
-  return {st, test::read_text(dir / "run.out"), test::read_text(dir / "run.err")};
-}
+constexpr int guard_s = test::e2e_guard_s;  // how long a process may take before the test calls it hung
+using test::run;
+using test::run_result;
+using test::sleep_ms;
+using test::spawn;
+using test::wait_exit;
 
 // A tuttid started on the temp dir; killed if a test fails before stopping it.
 struct daemon_proc {
