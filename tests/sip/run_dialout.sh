@@ -136,6 +136,26 @@ step "carol answered (chat escalate)" wait_uas carol
 step "chat escalate joined both" check "r['dials_joined'] == 6 and not r['calls']"
 step "escalating an unknown room fails" sh -c "! '$tuttictl' --socket '$tmp/ctl.sock' chat escalate nosuchroom >/dev/null 2>&1"
 
+# 6. Forking: bob registers a second device that only rings. conf dial INVITEs both; the
+# first device answers, so the focus must CANCEL the ringing leg (200 to the CANCEL, 487 to
+# the INVITE, ACK for the 487 — all checked by the ringing device's scenario).
+bob2_port=$(free_port)
+step "bob registers a second device" run_sipp regbob2 "$bob2_port" register.xml -m 1 -s bob -au bob -ap pw-bob -timeout 20s
+(cd "$tmp" && exec timeout 60 "$sipp" -sf "$here/uas_ring_cancel.xml" -t u1 -i 127.0.0.1 -p "$bob2_port" \
+   -mi 127.0.0.1 -mp "$(free_port)" -s bob -m 1 -nostdin -trace_err -error_file "$tmp/uas_bob2.err" \
+   "127.0.0.1:$sip_port" >"$tmp/uas_bob2.out" 2>&1) &
+ringer=$!
+uas_pids+=($ringer)
+start_uas bob "$bob_port"
+fork=$(ctl conf dial room7 bob)
+echo "$fork"
+step "forked dial: one attempt" sh -c "echo '$fork' | python3 -c \"import json,sys; d=json.load(sys.stdin)['result']['dials']; sys.exit(0 if len(d)==1 and d[0]['user']=='bob' else 1)\""
+step "the answering device joined and hung up" wait_uas bob
+step "the ringing device was cancelled (200, 487, ACK)" wait "$ringer"
+step "forked dial joined once, call gone" check "r['dials_joined'] == 7 and not r['calls']"
+dials=$(ctl conf dials)
+step "the forked attempt rang both contacts and joined" sh -c "echo '$dials' | python3 -c \"import json,sys; d=[x for x in json.load(sys.stdin)['result']['dials'] if x['conference']=='room7']; sys.exit(0 if len(d)==1 and d[0]['contacts']==2 and d[0]['outcome']=='joined' else 1)\""
+
 calls
 kill -TERM "$pid"
 wait "$pid"
