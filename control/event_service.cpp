@@ -14,6 +14,11 @@
 
 namespace tutti::ctl {
 
+// Subscriptions one authenticated user may hold (a client watching a buddy list of a
+// thousand is already unusual), and the whole box.
+constexpr size_t max_per_subscriber = 1024;
+constexpr size_t max_subscriptions = 200000;
+
 namespace asio = boost::asio;
 namespace json = boost::json;
 
@@ -134,6 +139,16 @@ struct event_service::state {
     if (a == authorization::deny) return refuse(pe, tx, 403);
     if (a == authorization::not_found) return refuse(pe, tx, 404);
 
+    // Bounded state for what the network asks: a subscriber holds at most
+    // max_per_subscriber subscriptions (403) and the box at most max_subscriptions (503).
+    if (table.of_subscriber(*user) >= max_per_subscriber) return refuse(pe, tx, 403, "Too Many Subscriptions");
+    if (table.size() >= max_subscriptions) {
+      ++pe->counters.refused;
+      auto r = tx->response(503, "Service Unavailable");
+      r.add(sig::header_id::retry_after, 60);
+      tx->send(r.finish());
+      return;
+    }
     const std::string contact = "sip:" + (resource.empty() ? std::string("events") : resource) + "@" +
                                 stack.host() + ":" + std::to_string(stack.port());
     auto d = sig::dialog_as_uas(req, from, tx->to_tag(), contact);

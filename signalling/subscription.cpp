@@ -119,8 +119,14 @@ subscription* subscription_table::add(subscription_params p, time_point now) {
   subscription* raw = s.get();
   by_dialog_.emplace(std::move(dk), raw->id_);
   by_resource_.emplace(resource_key(raw->package_, raw->resource_), raw->id_);
+  ++per_subscriber_[raw->subscriber_];
   subs_.emplace(raw->id_, std::move(s));
   return raw;
+}
+
+size_t subscription_table::of_subscriber(std::string_view subscriber) const noexcept {
+  auto it = per_subscriber_.find(subscriber);
+  return it == per_subscriber_.end() ? 0 : it->second;
 }
 
 subscription* subscription_table::find(sub_id id) noexcept {
@@ -155,6 +161,8 @@ bool subscription_table::erase(sub_id id) {
       break;
     }
   }
+  if (auto u = per_subscriber_.find(s.subscriber_); u != per_subscriber_.end() && --u->second == 0)
+    per_subscriber_.erase(u);
   subs_.erase(it);
   return true;
 }

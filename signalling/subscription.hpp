@@ -155,6 +155,8 @@ class subscription_table {
   bool erase(sub_id id);
 
   size_t size() const noexcept { return subs_.size(); }
+  // Live subscriptions held by one subscriber (the authenticated user), for per-user limits.
+  size_t of_subscriber(std::string_view subscriber) const noexcept;
   // Subscriptions of a package in a state.
   size_t count(std::string_view package, sub_state s) const noexcept;
   template <typename F>
@@ -181,6 +183,7 @@ class subscription_table {
   std::map<sub_id, std::unique_ptr<subscription>> subs_;
   std::map<std::string, sub_id, std::less<>> by_dialog_;
   std::multimap<std::string, sub_id, std::less<>> by_resource_;
+  std::map<std::string, size_t, std::less<>> per_subscriber_;
 };
 
 }  // namespace tutti::sig

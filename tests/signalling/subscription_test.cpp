@@ -171,3 +171,20 @@ TEST_CASE("the table finds subscriptions by dialog + event id and by resource, a
   CHECK(t.of_resource("conference", "room1") == std::vector<sub_id>{b->id()});
   CHECK(t.size() == 2);
 }
+
+TEST_CASE("the table counts each subscriber's subscriptions (per-user limits)", "[signalling][subscription]") {
+  subscription_table t;
+  auto bobs = params("c3", "room1");
+  bobs.subscriber = "bob";
+  subscription* a = t.add(params("c1", "room1"), t0);
+  subscription* b = t.add(params("c2", "room2"), t0);
+  subscription* c = t.add(std::move(bobs), t0);
+  REQUIRE((a && b && c));
+  CHECK(t.of_subscriber("alice") == 2);
+  CHECK(t.of_subscriber("bob") == 1);
+  CHECK(t.of_subscriber("carol") == 0);
+  CHECK(t.erase(a->id()));
+  CHECK(t.of_subscriber("alice") == 1);
+  CHECK(t.erase(c->id()));
+  CHECK(t.of_subscriber("bob") == 0);
+}
