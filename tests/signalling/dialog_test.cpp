@@ -7,6 +7,7 @@ using namespace tutti::sig;
 
 namespace {
 
+message_view parse(std::string&&) = delete;  // the view would outlive its text
 message_view parse(const std::string& text) {
   auto m = parse_message(text);
   REQUIRE(m);
@@ -68,9 +69,10 @@ TEST_CASE("a UAS dialog takes the peer's Contact, the Record-Route in order and 
   // Requests from the peer in the dialog: CSeq must grow (§12.2.2); tags must match.
   CHECK_FALSE(check_remote_cseq(*d, 7));
   CHECK(check_remote_cseq(*d, 8));
-  CHECK(in_dialog(*d, parse("BYE sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\r\n"
+  const std::string bye_text = "BYE sip:x@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK2\r\n"
                             "From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:conf1@example.com>;tag=b2\r\n"
-                            "Call-ID: c1@host\r\nCSeq: 9 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")));
+                            "Call-ID: c1@host\r\nCSeq: 9 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+  CHECK(in_dialog(*d, parse(bye_text)));
   CHECK_FALSE(in_dialog(*d, req));  // no To tag: not in the dialog
 }
 
@@ -97,11 +99,13 @@ TEST_CASE("a UAC dialog reverses the response's Record-Route and continues our C
   CHECK(invite.find("From: \"Conf \\\"1\\\"\" <sip:conf1@example.com>;tag=f1\r\n") != std::string::npos);
   invite.insert(invite.find("\r\n") + 2, "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n");
   const auto req = parse(invite);
-  const auto ok = parse(
+  // Named strings: a message_view points into the text it was parsed from.
+  const std::string ok_text =
       "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n"
       "Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\n"
       "From: <sip:conf1@example.com>;tag=f1\r\nTo: <sip:bob@example.com>;tag=t9\r\n"
-      "Call-ID: out1\r\nCSeq: 4 INVITE\r\nContact: <sip:bob@127.0.0.1:5080>\r\nContent-Length: 0\r\n\r\n");
+      "Call-ID: out1\r\nCSeq: 4 INVITE\r\nContact: <sip:bob@127.0.0.1:5080>\r\nContent-Length: 0\r\n\r\n";
+  const auto ok = parse(ok_text);
   auto d = dialog_as_uac(req, ok, udp(5080), "sip:focus@127.0.0.1:5060");
   REQUIRE(d);
   CHECK(d->remote_tag == "t9");
@@ -123,9 +127,10 @@ TEST_CASE("a UAC dialog reverses the response's Record-Route and continues our C
   CHECK(bye.request_uri().text == "sip:bob@127.0.0.1:5080");
 
   // A response without a To tag forms no dialog.
-  const auto no_tag = parse(
+  const std::string no_tag_text =
       "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKx\r\n"
       "From: <sip:conf1@example.com>;tag=f1\r\nTo: <sip:bob@example.com>\r\n"
-      "Call-ID: out1\r\nCSeq: 4 INVITE\r\nContact: <sip:bob@127.0.0.1:5080>\r\nContent-Length: 0\r\n\r\n");
+      "Call-ID: out1\r\nCSeq: 4 INVITE\r\nContact: <sip:bob@127.0.0.1:5080>\r\nContent-Length: 0\r\n\r\n";
+  const auto no_tag = parse(no_tag_text);
   CHECK_FALSE(dialog_as_uac(req, no_tag, udp(5080), "sip:f@h"));
 }
