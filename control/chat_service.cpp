@@ -244,19 +244,9 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
 
   // ---- delivery ----
 
-  // A user's live bindings. The registrar keys an AOR by the host the client registered
-  // with: our domain, or our address when the client knows only that (tests, LAN phones).
+  // A user's live bindings (the registrar keys every alias of our domain under the domain).
   std::vector<sig::binding> bindings_of(std::string_view user) {
-    const uint64_t now = wall_seconds();
-    auto v = users.locations().lookup(users.aor(user), now);
-    if (users.domain() != stack.host()) {
-      std::string by_address(user);
-      by_address += '@';
-      by_address += stack.host();
-      auto more = users.locations().lookup(by_address, now);
-      v.insert(v.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
-    }
-    return v;
+    return users.locations().lookup(users.aor(user), wall_seconds());
   }
 
   message_ptr find(room_state& r, stream& s, uint64_t seq) {
@@ -454,7 +444,7 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     if (stopped || c == sig::location_change::offline) return;
     const auto at = aor.find('@');
     if (at == std::string_view::npos) return;
-    if (const auto host = aor.substr(at + 1); host != users.domain() && host != stack.host()) return;
+    if (const auto host = aor.substr(at + 1); host != users.domain()) return;
     std::string user(aor.substr(0, at));
     if (c == sig::location_change::updated) {
       // A refresh, or another device of a user already online: only streams paused on a

@@ -71,10 +71,6 @@ std::shared_ptr<dial_attempt> voice_sip::state::dial(const std::string& conferen
   dials[a->id] = a;
   ++dials_started;
   std::vector<sig::binding> bindings = users.locations().lookup(users.aor(user), wall_seconds());
-  // The registrar also accepts our listening address as the domain (REGISTER to
-  // sip:127.0.0.1) and keys those bindings by it.
-  for (sig::binding& b : users.locations().lookup(user + "@" + stack.host(), wall_seconds()))
-    if (users.domain() != stack.host()) bindings.push_back(std::move(b));
   if (bindings.size() > max_contacts) bindings.resize(max_contacts);
   if (bindings.empty()) {
     finish_dial(*a, 480, "offline", "no registered device");

@@ -183,9 +183,15 @@ register_result registrar::handle(const message_view& req, const request_context
     return fail(req, ctx, 403, "Domain Not Served", register_reason::domain_not_served);
   // Step 5: To holds the address-of-record, which must belong to that domain.
   const uri& to = req.to().uri;
-  const auto aor = aor_key(to);
+  auto aor = aor_key(to);
   if (!aor || !text::iequals(to.host, ruri.host))
     return fail(req, ctx, 404, "Not Found", register_reason::bad_aor);
+  // Our domain's aliases (the listen address) name the same users: one key per user, under
+  // the first (canonical) domain, so dial-out, chat and presence find every device.
+  if (!config_.domains.empty()) {
+    aor->resize(aor->find('@') + 1);
+    for (char c : config_.domains.front()) *aor += text::to_lower(c);
+  }
 
   uint32_t header_expires = config_.default_expires_s;
   bool has_expires_header = false;

@@ -78,7 +78,8 @@ class location_service {
 };
 
 struct registrar_config {
-  std::vector<std::string> domains;  // domains we keep bindings for (Request-URI and To host)
+  std::vector<std::string> domains;  // domains we keep bindings for (Request-URI and To host);
+                                     // bindings are kept under the first, the others are aliases
   uint32_t default_expires_s = 3600; // when neither the Contact nor Expires says
   uint32_t min_expires_s = 60;       // shorter is answered 423 with Min-Expires (§10.3 step 7)
   uint32_t max_expires_s = 3600;     // longer is shortened to this

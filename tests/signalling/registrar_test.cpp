@@ -283,3 +283,23 @@ TEST_CASE("location service: expiry sweep and lookup skip what has expired", "[s
   CHECK(f.loc.aor_count() == 0);
   CHECK(f.loc.expire(t0 + 10000) == 0);
 }
+
+TEST_CASE("registrar: an alias domain (the listen address) binds under the canonical domain", "[signalling][registrar]") {
+  location_service loc;
+  registrar reg{registrar_config{{"Example.com", "127.0.0.1"}, 3600, 60, 3600, 3}, loc};
+  request_context ctx;
+  ctx.now_s = t0;
+  ctx.transport = "udp";
+  ctx.source_ip = "127.0.0.1";
+  ctx.source_port = 40000;
+  ctx.to_tag = "regtag";
+  const std::string s =
+      "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKalias\r\n"
+      "Max-Forwards: 70\r\nTo: <sip:alice@127.0.0.1>\r\nFrom: <sip:alice@127.0.0.1>;tag=1\r\n"
+      "Call-ID: alias-1\r\nCSeq: 1 REGISTER\r\nContact: <sip:alice@127.0.0.1:5070>\r\nContent-Length: 0\r\n\r\n";
+  auto m = parse_message(s);
+  REQUIRE(m);
+  CHECK(reg.handle(*m, ctx).status == 200);
+  CHECK(loc.lookup("alice@example.com", t0).size() == 1);
+  CHECK(loc.lookup("alice@127.0.0.1", t0).empty());
+}
