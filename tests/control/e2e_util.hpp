@@ -49,9 +49,9 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& out,
   return pid;
 }
 
-// The exit status, -SIGNAL if killed by one; -1000 (after SIGKILL) if it hung.
-inline int wait_exit(pid_t pid) {
-  for (int i = 0; i < e2e_guard_s * 100; ++i) {
+// The exit status, -SIGNAL if killed by one; -1000 (after SIGKILL) if it ran past guard_s.
+inline int wait_exit(pid_t pid, int guard_s = e2e_guard_s) {
+  for (int i = 0; i < guard_s * 100; ++i) {
     int st = 0;
     if (::waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
     sleep_ms(10);
@@ -73,8 +73,9 @@ inline run_result run(const temp_dir& dir, const std::vector<std::string>& args)
   return {st, read_text(dir / "run.out"), read_text(dir / "run.err")};
 }
 
-// `count` consecutive UDP ports on 127.0.0.1 that nobody holds now, below the ephemeral range.
-inline std::string free_udp_range(uint16_t count) {
+// `count` consecutive UDP ports on 127.0.0.1 that nobody holds now, below the ephemeral range
+// (where generators' own sockets land): the first and the last.
+inline std::pair<uint16_t, uint16_t> free_udp_ports(uint16_t count) {
   unsigned eph_lo = 32768, eph_hi = 60999;
   std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> eph_lo >> eph_hi;
   std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u + static_cast<unsigned>(::time(nullptr)));
@@ -93,10 +94,16 @@ inline std::string free_udp_range(uint16_t count) {
       if (fd >= 0) fds.push_back(fd);
     }
     for (int fd : fds) ::close(fd);
-    if (ok) return std::to_string(lo) + "-" + std::to_string(lo + count - 1);
+    if (ok) return {lo, static_cast<uint16_t>(lo + count - 1)};
   }
   FAIL("no free UDP port range found");
-  return {};
+  return {0, 0};
+}
+
+// The same as "LO-HI", as tuttid's --media-ports takes it.
+inline std::string free_udp_range(uint16_t count) {
+  const auto [lo, hi] = free_udp_ports(count);
+  return std::to_string(lo) + "-" + std::to_string(hi);
 }
 
 // A tuttid on the temp dir (state, control socket), metrics and SIP on ephemeral loopback

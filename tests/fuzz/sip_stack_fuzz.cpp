@@ -66,6 +66,14 @@ struct harness {
     return a;
   }
 
+  // Digest check as the services do it: false when the challenge or refusal went out.
+  bool authenticated(const message_view& req, const request_context& ctx, const server_transaction_ptr& tx) {
+    auto o = auth.check(req, ctx);
+    if (o.status == auth_status::ok) return true;
+    tx->send(o.response);
+    return false;
+  }
+
   request_context context(const message_view& req, const peer& from, std::string& top) {
     top = stamp_via(req.top_via(), "127.0.0.1", from.port);
     request_context c;
@@ -88,22 +96,14 @@ struct harness {
                                                    server_transaction_ptr tx) {
       std::string top;
       const request_context ctx = context(req, from, top);
-      auto o = auth.check(req, ctx);
-      if (o.status != auth_status::ok) {
-        tx->send(o.response);
-        return;
-      }
+      if (!authenticated(req, ctx, tx)) return;
       tx->send(reg.handle(req, ctx).response);
     });
     stack.on_request(sip_method::invite, [this](const message_view& req, const peer& from,
                                                 server_transaction_ptr tx) {
       std::string top;
       const request_context ctx = context(req, from, top);
-      auto o = auth.check(req, ctx);
-      if (o.status != auth_status::ok) {
-        tx->send(o.response);
-        return;
-      }
+      if (!authenticated(req, ctx, tx)) return;
       const auto offer = sdp::parse(req.body());
       if (!offer) {
         tx->reply(488);

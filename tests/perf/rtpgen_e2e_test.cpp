@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "control/control_client.hpp"
+#include "tests/control/e2e_util.hpp"
 #include "tests/control/test_util.hpp"
 
 namespace json = boost::json;
@@ -38,67 +39,11 @@ std::string env_path(const char* name) {
   return v;
 }
 
-void sleep_ms(int ms) {
-  timespec ts{ms / 1000, (ms % 1000) * 1000000L};
-  ::nanosleep(&ts, nullptr);
-}
+using tutti::ctl::test::sleep_ms;
+using tutti::ctl::test::spawn;
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-// The exit status; -1000 after a SIGKILL if it hung.
-int wait_exit(pid_t pid) {
-  for (int i = 0; i < guard_s * 100; ++i) {
-    int st = 0;
-    if (::waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-    sleep_ms(10);
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  return -1000;
-}
-
-// `count` consecutive UDP ports on 127.0.0.1 that nobody holds now, below the ephemeral range
-// (where the generator's own sockets land).
-std::pair<uint16_t, uint16_t> free_port_range(uint16_t count) {
-  unsigned eph_lo = 32768, eph_hi = 60999;
-  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> eph_lo >> eph_hi;
-  const unsigned top = std::max(12000u, eph_lo) - count;
-  std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u + static_cast<unsigned>(::time(nullptr)));
-  std::uniform_int_distribution<unsigned> pick(10000, top);
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    const auto lo = static_cast<uint16_t>(pick(rng) & ~1u);
-    std::vector<int> fds;
-    bool ok = true;
-    for (uint16_t p = lo; p < lo + count && ok; ++p) {
-      const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(p);
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-      if (fd >= 0) fds.push_back(fd);
-    }
-    for (int fd : fds) ::close(fd);
-    if (ok) return {lo, static_cast<uint16_t>(lo + count - 1)};
-  }
-  FAIL("no free UDP port range found");
-  return {0, 0};
-}
+// The exit status; -1000 after a SIGKILL if it ran past the (long: rtpgen runs) guard.
+int wait_exit(pid_t pid) { return tutti::ctl::test::wait_exit(pid, guard_s); }
 
 struct tuttid_proc {
   const temp_dir& dir;
@@ -106,7 +51,7 @@ struct tuttid_proc {
   pid_t pid = -1;
 
   explicit tuttid_proc(const temp_dir& d) : dir(d), socket(d / "ctl.sock") {
-    const auto [lo, hi] = free_port_range(64);
+    const auto [lo, hi] = tutti::ctl::test::free_udp_ports(64);
     pid = spawn({env_path("TUTTID"), "--state-dir", dir / "state", "--control-socket", socket, "--metrics", "off",
                  "--sip", "127.0.0.1:0", "--workers", "1", "--media-ports",
                  std::to_string(lo) + "-" + std::to_string(hi)},
@@ -231,7 +176,7 @@ TEST_CASE("tutti-rtpgen against tuttid: five participants hear the other four", 
 
 TEST_CASE("tutti-rtpgen fails a run where nothing comes back", "[perf][e2e]") {
   temp_dir dir;
-  const auto [lo, hi] = free_port_range(4);
+  const auto [lo, hi] = tutti::ctl::test::free_udp_ports(4);
   auto r = rtpgen(dir, {"--participants", "2", "--target", "127.0.0.1:" + std::to_string(lo) + "+2", "--seconds",
                         "1", "--warmup", "0.2", "--quiet"});
   CHECK(r.status == 1);
