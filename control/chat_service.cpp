@@ -7,9 +7,11 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "control/commands.hpp"
+#include "control/conference_events.hpp"
 #include "control/config.hpp"
 #include "control/log.hpp"
 #include "control/metrics.hpp"
@@ -66,8 +68,18 @@ struct stream {
   std::unique_ptr<asio::steady_timer> retry;
 };
 
+// A MESSAGE seen in the room's dedup window: its seq once committed; transactions that
+// carried it again while its commit was running wait for it.
+struct recent_message {
+  uint64_t seq = 0;
+  std::vector<sig::server_transaction_ptr> waiting;
+};
+
 struct room_state {
   std::string name;
+  // (Call-ID, CSeq, sender) of the newest MESSAGEs, oldest first in recent_order.
+  std::map<std::string, std::shared_ptr<recent_message>, std::less<>> recent;
+  std::deque<std::string> recent_order;
   bool loaded = false;
   bool loading = false;
   uint64_t version = 0;   // store membership version the members were loaded at
@@ -94,6 +106,23 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
   chat_settings settings;
   std::mt19937_64 rng;
   std::map<std::string, room_ptr, std::less<>> rooms;
+  // Every room's members, without the store (the roster answers synchronously), and each
+  // user's rooms; kept by the store's membership listener.
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> directory;
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> rooms_by_user;
+  conference_events* events = nullptr;
+  struct roster final : roster_source {
+    state* s = nullptr;
+    bool has(std::string_view conference) const override { return s->directory.count(conference) != 0; }
+    void add_members(std::string_view conference, std::string_view domain,
+                     std::vector<roster_user>& users) const override {
+      s->add_members(conference, domain, users);
+    }
+    bool may_watch(std::string_view conference, std::string_view user) const override {
+      auto it = s->directory.find(conference);
+      return it != s->directory.end() && it->second.count(user) != 0;
+    }
+  } roster_src;
   chat_counters n;
   struct {
     counter *received, *accepted, *refused, *sent, *delivered, *rejected, *failed;
@@ -181,6 +210,125 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     for (auto& [user, s] : r.members) pump(r, s);
   }
 
+  // ---- directory and roster ----
+
+  void set_members(const std::string& room, std::set<std::string, std::less<>> members) {
+    if (auto it = directory.find(room); it != directory.end())
+      for (const auto& u : it->second)
+        if (auto ur = rooms_by_user.find(u); ur != rooms_by_user.end()) {
+          ur->second.erase(room);
+          if (ur->second.empty()) rooms_by_user.erase(ur);
+        }
+    for (const auto& u : members) rooms_by_user[u].insert(room);
+    directory[room] = std::move(members);
+  }
+
+  void drop_room(const std::string& room) {
+    set_members(room, {});
+    directory.erase(room);
+  }
+
+  // Reads one room's members (or every room's, for "") after a membership write committed,
+  // then tells the conference package.
+  void refresh_directory(std::string room) {
+    if (stopped) return;
+    if (room.empty()) {
+      db.chat_list([w = weak()](store_result<std::vector<chat_record>> list) {
+        auto self = w.lock();
+        if (!self || !list) return;
+        std::set<std::string, std::less<>> gone;
+        for (const auto& [name, members] : self->directory) gone.insert(name);
+        for (const auto& c : *list) {
+          gone.erase(c.room);
+          self->refresh_directory(c.room);
+        }
+        for (const auto& name : gone) {
+          self->drop_room(name);
+          if (self->events) self->events->changed(name);
+        }
+      });
+      return;
+    }
+    db.chat_show(room, [w = weak(), room](store_result<chat_record> c) {
+      auto self = w.lock();
+      if (!self) return;
+      if (!c && c.error().code != store_errc::not_found) return;
+      if (c) self->set_members(room, {c->members.begin(), c->members.end()});
+      else self->drop_room(room);
+      if (self->events) self->events->changed(room);
+    });
+  }
+
+  void add_members(std::string_view room, std::string_view domain, std::vector<roster_user>& out) {
+    auto it = directory.find(room);
+    if (it == directory.end()) return;
+    for (const auto& user : it->second) {
+      roster_user u;
+      u.entity = "sip:" + user + "@" + std::string(domain);
+      u.display_text = user;
+      roster_endpoint e;
+      e.entity = u.entity + ";chat";
+      e.status = bindings_of(user).empty() ? "disconnected" : "connected";
+      e.media.push_back(roster_media{"chat-" + user, "message", "sendrecv", false});
+      u.endpoints.push_back(std::move(e));
+      out.push_back(std::move(u));
+    }
+  }
+
+  // ---- membership by REFER ----
+
+  void refer(chat_refer q, std::function<void(uint16_t, std::string)> done, bool retried = false) {
+    if (stopped) return done(503, "Service Unavailable");
+    if (!db.credentials(q.user)) return done(404, "no such user");
+    if (!db.credentials(q.by)) return done(403, "the referrer is not a user");
+    with_room(q.room, [this, q, done, retried](room_state* r) mutable {
+      if (!r) {
+        if (q.remove) return done(404, "no such chat room");
+        // The first REFER names the room into being with its referrer.
+        std::vector<std::string> members{q.by};
+        if (q.user != q.by) members.push_back(q.user);
+        return db.chat_create(q.room, std::move(members),
+                              [w = weak(), q, done, retried](store_result<chat_record> c) mutable {
+                                auto self = w.lock();
+                                if (!self) return;
+                                if (c) {
+                                  ++self->n.joined;
+                                  self->log.info("chat created by REFER", {{"room", q.room}, {"by", q.by}, {"user", q.user}});
+                                  return done(200, "OK");
+                                }
+                                // Another REFER created it meanwhile: add to it instead.
+                                if (c.error().code == store_errc::conflict && !retried)
+                                  return self->refer(std::move(q), std::move(done), true);
+                                if (c.error().code == store_errc::invalid) return done(400, "bad chat room name");
+                                done(c.error().code == store_errc::not_found ? 404 : 500, c.error().message);
+                              });
+      }
+      const bool by_member = r->members.count(q.by) != 0;
+      const bool is_member = r->members.count(q.user) != 0;
+      if (!q.remove) {
+        if (!by_member) return done(403, "only a member may add to this chat room");
+        if (is_member) return done(200, "OK");
+        return db.chat_add_member(q.room, q.user, [w = weak(), q, done](store_result<bool> ok) {
+          auto self = w.lock();
+          if (!self) return;
+          if (!ok && ok.error().code != store_errc::conflict)
+            return done(ok.error().code == store_errc::not_found ? 404 : 500, ok.error().message);
+          if (ok) ++self->n.joined;
+          done(200, "OK");
+        });
+      }
+      if (q.by != q.user && !by_member) return done(403, "only a member may remove from this chat room");
+      if (!is_member) return done(404, "not a member of this chat room");
+      db.chat_remove_member(q.room, q.user, [w = weak(), done](store_result<bool> ok) {
+        auto self = w.lock();
+        if (!self) return;
+        if (!ok) return done(ok.error().code == store_errc::not_found ? 404 : 500, ok.error().message);
+        ++self->n.left;
+        done(200, "OK");
+      });
+    });
+  }
+
   // ---- incoming MESSAGE ----
 
   void refuse(const sig::server_transaction_ptr& tx, uint16_t status, std::string_view warning = {}) {
@@ -209,20 +357,55 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     std::string type = cth ? std::string(cth->value) : std::string("text/plain");
     std::string room(ru.user);
     std::string origin = from.address.to_string() + ":" + std::to_string(from.port);
+    // A retransmission in a new transaction is the same Call-ID and CSeq (RFC 3261 §8.1.3.1:
+    // a new request would take a new CSeq) from the same user.
+    std::string key = std::string(req.call_id()) + '\n' + std::to_string(req.cseq().number) + '\n' + *user;
     with_room(room, [this, tx, u = std::move(*user), type = std::move(type), body = std::string(req.body()),
-                     origin = std::move(origin)](room_state* r) mutable {
+                     origin = std::move(origin), key = std::move(key)](room_state* r) mutable {
       if (!r) return refuse(tx, 404, "no such chat room");
+      if (auto seen = r->recent.find(key); seen != r->recent.end()) {
+        ++n.duplicates;
+        if (seen->second->seq) return accepted(tx, seen->second->seq);
+        seen->second->waiting.push_back(tx);
+        return;
+      }
       if (!r->members.count(u)) return refuse(tx, 403, "not a member of this chat room");
+      auto entry = std::make_shared<recent_message>();
+      remember(*r, key, entry);
       append(*r, std::move(u), std::move(type), std::move(body), std::move(origin),
-             [this, tx](store_result<message_record> rec) {
-               if (!rec) return refuse(tx, rec.error().code == store_errc::not_found ? 404 : 500, "store");
-               ++n.accepted;
-               m.accepted->inc();
-               auto resp = tx->response(200, "OK");
-               resp.add("X-Tutti-Seq", std::to_string(rec->seq));
-               tx->send(resp.finish());
+             [this, tx, entry, name = r->name, key](store_result<message_record> rec) {
+               auto waiting = std::move(entry->waiting);
+               entry->waiting.clear();
+               if (!rec) {
+                 // Not stored: a retry may try again.
+                 if (auto it = rooms.find(name); it != rooms.end()) it->second->recent.erase(key);
+                 const uint16_t st = rec.error().code == store_errc::not_found ? 404 : 500;
+                 refuse(tx, st, "store");
+                 for (auto& t : waiting) refuse(t, st, "store");
+                 return;
+               }
+               entry->seq = rec->seq;
+               accepted(tx, rec->seq);
+               for (auto& t : waiting) accepted(t, rec->seq);
              });
     });
+  }
+
+  void accepted(const sig::server_transaction_ptr& tx, uint64_t seq) {
+    ++n.accepted;
+    m.accepted->inc();
+    auto resp = tx->response(200, "OK");
+    resp.add("X-Tutti-Seq", std::to_string(seq));
+    tx->send(resp.finish());
+  }
+
+  void remember(room_state& r, const std::string& key, std::shared_ptr<recent_message> e) {
+    r.recent[key] = std::move(e);
+    r.recent_order.push_back(key);
+    while (r.recent_order.size() > settings.dedup) {
+      r.recent.erase(r.recent_order.front());
+      r.recent_order.pop_front();
+    }
   }
 
   // Stores a message; `done` (the 200 or the CLI answer) runs once it is durable, then the
@@ -441,11 +624,16 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
   // ---- registrations ----
 
   void on_location(std::string_view aor, sig::location_change c) {
-    if (stopped || c == sig::location_change::offline) return;
+    if (stopped) return;
     const auto at = aor.find('@');
     if (at == std::string_view::npos) return;
     if (const auto host = aor.substr(at + 1); host != users.domain()) return;
     std::string user(aor.substr(0, at));
+    // The member's chat endpoint turns connected / disconnected in the rosters.
+    if (c != sig::location_change::updated && events)
+      if (auto it = rooms_by_user.find(user); it != rooms_by_user.end())
+        for (const auto& room : it->second) events->changed(room);
+    if (c == sig::location_change::offline) return;
     if (c == sig::location_change::updated) {
       // A refresh, or another device of a user already online: only streams paused on a
       // failed delivery need waking, and those rooms are in memory — no store round trip
@@ -540,6 +728,9 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
                                           {"rejected", c.rejected},
                                           {"failed", c.failed},
                                           {"fetched", c.fetched},
+                                          {"duplicates", c.duplicates},
+                                          {"joined", c.joined},
+                                          {"left", c.left},
                                           {"rooms", std::move(rooms)}});
         },
         "chat delivery: counters, and every cached room's members with cursor and queue: {room?}");
@@ -567,12 +758,28 @@ std::unique_ptr<chat_service> chat_service::start(service_context& ctx, sig::sip
   users.locations().on_change([w](std::string_view aor, sig::location_change c) {
     if (auto self = w.lock()) self->on_location(aor, c);
   });
+  db.on_membership_change([w](std::string_view room) {
+    if (auto self = w.lock()) self->refresh_directory(std::string(room));
+  });
+  s->roster_src.s = s.get();
+  s->refresh_directory({});
   s->register_commands();
   return std::unique_ptr<chat_service>(new chat_service(std::move(s)));
 }
 
 chat_service::chat_service(std::shared_ptr<state> s) : s_(std::move(s)) {}
-chat_service::~chat_service() = default;
+chat_service::~chat_service() {
+  if (s_->events) s_->events->remove_roster_source(s_->roster_src);
+}
+
+void chat_service::refer(chat_refer r, std::function<void(uint16_t status, std::string reason)> done) {
+  s_->refer(std::move(r), std::move(done));
+}
+
+void chat_service::attach(conference_events& events) {
+  s_->events = &events;
+  events.add_roster_source(s_->roster_src);
+}
 
 const chat_counters& chat_service::counters() const noexcept { return s_->n; }
 

@@ -109,6 +109,12 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->stop_steps.push_back([p = s->presence.get()](std::function<void()> done) { p->stop(std::move(done)); });
   s->chat = chat_service::start(ctx, s->sip->stack(), s->store->db(), *s->registrar);
   s->stop_steps.push_back([c = s->chat.get()](std::function<void()> done) { c->stop(std::move(done)); });
+  // The chat's members join the conference rosters; REFERs about chat membership reach it
+  // through the focus's one REFER handler.
+  s->chat->attach(*s->conf_events);
+  s->voice->on_chat_refer([c = s->chat.get()](chat_refer r, std::function<void(uint16_t, std::string)> done) {
+    c->refer(std::move(r), std::move(done));
+  });
   register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;
