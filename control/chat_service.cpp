@@ -111,6 +111,7 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> directory;
   std::map<std::string, std::set<std::string, std::less<>>, std::less<>> rooms_by_user;
   conference_events* events = nullptr;
+  std::vector<std::function<void(std::string_view)>> roster_listeners;  // a room's roster changed
   struct roster final : roster_source {
     state* s = nullptr;
     bool has(std::string_view conference) const override { return s->directory.count(conference) != 0; }
@@ -244,7 +245,7 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
         }
         for (const auto& name : gone) {
           self->drop_room(name);
-          if (self->events) self->events->changed(name);
+          self->roster_changed(name);
         }
       });
       return;
@@ -255,8 +256,12 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
       if (!c && c.error().code != store_errc::not_found) return;
       if (c) self->set_members(room, {c->members.begin(), c->members.end()});
       else self->drop_room(room);
-      if (self->events) self->events->changed(room);
+      self->roster_changed(room);
     });
+  }
+
+  void roster_changed(std::string_view room) {
+    for (auto& f : roster_listeners) f(room);
   }
 
   void add_members(std::string_view room, std::string_view domain, std::vector<roster_user>& out) {
@@ -630,9 +635,9 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     if (const auto host = aor.substr(at + 1); host != users.domain()) return;
     std::string user(aor.substr(0, at));
     // The member's chat endpoint turns connected / disconnected in the rosters.
-    if (c != sig::location_change::updated && events)
+    if (c != sig::location_change::updated)
       if (auto it = rooms_by_user.find(user); it != rooms_by_user.end())
-        for (const auto& room : it->second) events->changed(room);
+        for (const auto& room : it->second) roster_changed(room);
     if (c == sig::location_change::offline) return;
     if (c == sig::location_change::updated) {
       // A refresh, or another device of a user already online: only streams paused on a
@@ -759,7 +764,15 @@ std::unique_ptr<chat_service> chat_service::start(service_context& ctx, sig::sip
     if (auto self = w.lock()) self->on_location(aor, c);
   });
   db.on_membership_change([w](std::string_view room) {
-    if (auto self = w.lock()) self->refresh_directory(std::string(room));
+    auto self = w.lock();
+    if (!self || self->stopped) return;
+    // A cached room takes its new members now (their streams start, chat.status shows
+    // them), not at its next message.
+    std::vector<std::string> cached;
+    for (const auto& [name, r] : self->rooms)
+      if (room.empty() || name == room) cached.push_back(name);
+    for (const auto& name : cached) self->with_room(name, [](room_state*) {});
+    self->refresh_directory(std::string(room));
   });
   s->roster_src.s = s.get();
   s->refresh_directory({});
@@ -779,7 +792,14 @@ void chat_service::refer(chat_refer r, std::function<void(uint16_t status, std::
 void chat_service::attach(conference_events& events) {
   s_->events = &events;
   events.add_roster_source(s_->roster_src);
+  on_roster_change([e = &events](std::string_view room) { e->changed(room); });
 }
+
+void chat_service::on_roster_change(std::function<void(std::string_view room)> f) {
+  s_->roster_listeners.push_back(std::move(f));
+}
+
+const roster_source& chat_service::roster() const noexcept { return s_->roster_src; }
 
 const chat_counters& chat_service::counters() const noexcept { return s_->n; }
 

@@ -56,6 +56,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "control/services.hpp"
 
@@ -68,6 +69,7 @@ namespace tutti::ctl {
 class store;
 class registrar_service;
 class conference_events;
+class roster_source;
 
 // A REFER that changes a chat's membership: Refer-To method=MESSAGE adds `user`,
 // method=BYE removes them.
@@ -123,6 +125,11 @@ class chat_service {
   // Serves chat members in `events`' rosters and tells it when they change; the package must
   // outlive this service.
   void attach(conference_events& events);
+  // Called with a room whose roster changed (members, or a member came online / went
+  // offline), after the directory took the change; attach() adds the package's.
+  void on_roster_change(std::function<void(std::string_view room)> f);
+  // The chat members as a roster source (what attach() hands the package).
+  const roster_source& roster() const noexcept;
 
   struct state;
 
