@@ -11,7 +11,9 @@
 # rooms: alice REFERs bob and carol into a new room (202, one NOTIFY with sipfrag 200), a
 #        non-member's REFER is refused 403, a MESSAGE from bob reaches alice and carol,
 #        carol leaves by REFER method=BYE, the room's conference roster (RFC 4575 fetch)
-#        lists alice and bob with connected message endpoints and refuses carol 403.
+#        lists alice and bob with connected message endpoints and refuses carol 403; with a
+#        voice conference of the same name, one roster lists both (dave, in the call, may
+#        watch it).
 # crash: 1,000 MESSAGEs from SIPp; tuttid is killed with SIGKILL mid-stream and restarted on
 #        the same state dir; every MESSAGE SIPp saw a 200 for (its seq in X-Tutti-Seq) is in
 #        `tuttictl chat history ROOM --json` with that seq and body, seqs contiguous.
@@ -161,6 +163,22 @@ if not ok: print(notify)
 sys.exit(0 if ok else 1)
 PY
   step "carol, no member any more, may not watch it: 403" roster roster_carol carol chat_roster_refused.xml
+  # The voice conference of the same URI shares the roster: dave, in the call only, is
+  # listed with his audio and may watch; carol still may not.
+  ctl call conf.create '{"name":"party"}' >/dev/null
+  ctl call conf.add_rtp '{"conf":"party","codec":"pcmu","label":"dave"}' >/dev/null
+  step "dave, in party's voice conference, fetches the roster" roster roster_dave dave chat_roster.xml
+  step "the roster: alice and bob (message), dave (audio)" python3 - "$tmp/roster_dave.msg" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+notify = [m for m in re.split(r"-{20,}.*\n", text) if "message received" in m and "\nNOTIFY " in m][0]
+users = dict(re.findall(r'<user entity="sip:(\w+)@[^"]*" state="full">(.*?)</user>', notify, re.S))
+ok = sorted(users) == ["alice", "bob", "dave"] and "<type>message</type>" in users["alice"] and \
+    "<type>audio</type>" in users["dave"] and "<type>message</type>" not in users["dave"]
+if not ok: print(notify)
+sys.exit(0 if ok else 1)
+PY
+  step "carol may not watch the shared roster either: 403" roster roster_carol2 carol chat_roster_refused.xml
   stop_members
   step "alice's and carol's devices got bob's message as seq 1" python3 - "$tmp/alice.log" "$tmp/carol.log" <<'PY'
 import re, sys
