@@ -16,6 +16,7 @@
 #include "control/log.hpp"
 #include "control/metrics.hpp"
 #include "control/registrar_service.hpp"
+#include "control/room_creation.hpp"
 #include "control/store.hpp"
 #include "signalling/dialog.hpp"
 #include "signalling/registrar.hpp"
@@ -345,6 +346,16 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     tx->send(r.finish());
   }
 
+  // A MESSAGE on its way to a room, once read.
+  struct incoming {
+    sig::server_transaction_ptr tx;
+    std::string user;  // the authenticated sender
+    std::string type;
+    std::string body;
+    std::string origin;
+    std::string key;  // Call-ID, CSeq and sender: the dedup key
+  };
+
   void on_message(const sig::message_view& req, const sig::peer& from, const sig::server_transaction_ptr& tx) {
     if (stopped) return (void)tx->reply(503, "Service Unavailable");
     auto user = users.authenticate(req, from, tx);
@@ -352,48 +363,98 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     ++n.received;
     m.received->inc();
     const sig::uri& ru = req.request_uri();
-    if (ru.user.empty() || !(sig::text::iequals(ru.host, users.domain()) || ru.host == stack.host()))
-      return refuse(tx, 404, "no chat room in the Request-URI");
+    if (ru.user.empty() || !our_host(ru.host)) return refuse(tx, 404, "no chat room in the Request-URI");
     if (req.body().empty()) return refuse(tx, 400, "empty message");
-    if (req.body().size() > settings.max_body_bytes) return refuse(tx, 413, "page-mode messages are short");
     const auto& ct = req.content_type();
-    if (!ct || !(ct->is("text", "plain") || ct->is("message", "cpim"))) return refuse(tx, 415);
     const auto* cth = req.find(sig::header_id::content_type);
-    std::string type = cth ? std::string(cth->value) : std::string("text/plain");
-    std::string room(ru.user);
-    std::string origin = from.address.to_string() + ":" + std::to_string(from.port);
+    incoming in{tx, std::move(*user), cth ? std::string(cth->value) : std::string("text/plain"),
+                std::string(req.body()), from.address.to_string() + ":" + std::to_string(from.port), {}};
     // A retransmission in a new transaction is the same Call-ID and CSeq (RFC 3261 §8.1.3.1:
     // a new request would take a new CSeq) from the same user.
-    std::string key = std::string(req.call_id()) + '\n' + std::to_string(req.cseq().number) + '\n' + *user;
-    with_room(room, [this, tx, u = std::move(*user), type = std::move(type), body = std::string(req.body()),
-                     origin = std::move(origin), key = std::move(key)](room_state* r) mutable {
-      if (!r) return refuse(tx, 404, "no such chat room");
-      if (auto seen = r->recent.find(key); seen != r->recent.end()) {
-        ++n.duplicates;
-        if (seen->second->seq) return accepted(tx, seen->second->seq);
-        seen->second->waiting.push_back(tx);
-        return;
+    in.key = std::string(req.call_id()) + '\n' + std::to_string(req.cseq().number) + '\n' + in.user;
+    std::vector<std::string> listed;  // the participants a creating MESSAGE names
+    if (ct && ct->is("multipart", "mixed")) {
+      // RFC 5365 style: the message and the room's participants (a resource list).
+      if (req.body().size() > settings.max_create_bytes) return refuse(tx, 413, "room creation body too large");
+      auto c = parse_room_creation(in.type, req.body());
+      if (!c) return refuse(tx, 400, to_string(c.error()));
+      if (c->text.empty()) return refuse(tx, 400, "empty message");
+      for (const auto& l : c->users) {
+        if (!our_host(l.host)) return refuse(tx, 403, "a listed user is not of this domain");
+        if (l.user != in.user) listed.push_back(l.user);
       }
-      if (!r->members.count(u)) return refuse(tx, 403, "not a member of this chat room");
-      auto entry = std::make_shared<recent_message>();
-      remember(*r, key, entry);
-      append(*r, std::move(u), std::move(type), std::move(body), std::move(origin),
-             [this, tx, entry, name = r->name, key](store_result<message_record> rec) {
-               auto waiting = std::move(entry->waiting);
-               entry->waiting.clear();
-               if (!rec) {
-                 // Not stored: a retry may try again.
-                 if (auto it = rooms.find(name); it != rooms.end()) it->second->recent.erase(key);
-                 const uint16_t st = rec.error().code == store_errc::not_found ? 404 : 500;
-                 refuse(tx, st, "store");
-                 for (auto& t : waiting) refuse(t, st, "store");
-                 return;
-               }
-               entry->seq = rec->seq;
-               accepted(tx, rec->seq);
-               for (auto& t : waiting) accepted(t, rec->seq);
-             });
+      in.type = std::move(c->content_type);
+      in.body = std::move(c->text);
+    } else if (!ct || !(ct->is("text", "plain") || ct->is("message", "cpim"))) {
+      return refuse(tx, 415);
+    }
+    if (in.body.size() > settings.max_body_bytes) return refuse(tx, 413, "page-mode messages are short");
+    std::string room(ru.user);
+    with_room(room, [this, in = std::move(in), listed = std::move(listed), room](room_state* r) mutable {
+      if (r) return post(*r, std::move(in));
+      if (listed.empty()) return refuse(in.tx, 404, "no such chat room");
+      create(std::move(room), std::move(in), std::move(listed));
     });
+  }
+
+  bool our_host(std::string_view host) const {
+    return sig::text::iequals(host, users.domain()) || host == stack.host();
+  }
+
+  // A MESSAGE with a resource list to a room that does not exist: the room is created with
+  // the sender and the listed users, then the message is its seq 1. Every listed user must
+  // exist (404 otherwise, nothing created).
+  void create(std::string room, incoming in, std::vector<std::string> listed) {
+    std::vector<std::string> members{in.user};
+    for (auto& u : listed) {
+      if (!db.credentials(u)) return refuse(in.tx, 404, "no such user: " + u);
+      members.push_back(std::move(u));
+    }
+    db.chat_create(room, std::move(members), [w = weak(), room, in = std::move(in)](store_result<chat_record> c) mutable {
+      auto self = w.lock();
+      if (!self) return;
+      // Created, or created by someone else meanwhile (then it is a message to that room).
+      if (!c && c.error().code != store_errc::conflict)
+        return self->refuse(in.tx, c.error().code == store_errc::invalid ? 400 : 500, c.error().message);
+      if (c) {
+        ++self->n.joined;
+        self->log.info("chat created by MESSAGE", {{"room", room}, {"by", in.user}});
+      }
+      self->with_room(room, [self = self.get(), in = std::move(in)](room_state* r) mutable {
+        if (!r) return self->refuse(in.tx, 500, "room vanished");
+        self->post(*r, std::move(in));
+      });
+    });
+  }
+
+  // Stores a member's MESSAGE and answers it 200 with its seq, once (dedup).
+  void post(room_state& r, incoming in) {
+    const sig::server_transaction_ptr tx = in.tx;
+    if (auto seen = r.recent.find(in.key); seen != r.recent.end()) {
+      ++n.duplicates;
+      if (seen->second->seq) return accepted(tx, seen->second->seq);
+      seen->second->waiting.push_back(tx);
+      return;
+    }
+    if (!r.members.count(in.user)) return refuse(tx, 403, "not a member of this chat room");
+    auto entry = std::make_shared<recent_message>();
+    remember(r, in.key, entry);
+    append(r, std::move(in.user), std::move(in.type), std::move(in.body), std::move(in.origin),
+           [this, tx, entry, name = r.name, key = in.key](store_result<message_record> rec) {
+             auto waiting = std::move(entry->waiting);
+             entry->waiting.clear();
+             if (!rec) {
+               // Not stored: a retry may try again.
+               if (auto it = rooms.find(name); it != rooms.end()) it->second->recent.erase(key);
+               const uint16_t st = rec.error().code == store_errc::not_found ? 404 : 500;
+               refuse(tx, st, "store");
+               for (auto& t : waiting) refuse(t, st, "store");
+               return;
+             }
+             entry->seq = rec->seq;
+             accepted(tx, rec->seq);
+             for (auto& t : waiting) accepted(t, rec->seq);
+           });
   }
 
   void accepted(const sig::server_transaction_ptr& tx, uint64_t seq) {

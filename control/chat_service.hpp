@@ -25,8 +25,12 @@
 // The device a message came from (its source address) does not get it back; the sender's
 // other devices do.
 //
-// Decisions: a MESSAGE to a room that does not exist is answered 404 (rooms are created by
-// `tuttictl chat create` or a REFER, below, not by a plain MESSAGE); a non-member 403; a
+// Decisions: a plain MESSAGE to a room that does not exist is answered 404. A MESSAGE whose
+// body is multipart/mixed with the text and an RFC 4826 resource list (RFC 5365 style,
+// control/room_creation.hpp) to a room that does not exist creates it with the sender and
+// the listed users (every one must exist: 404; of our domain: 403), and is its seq 1; to
+// an existing room the list is ignored and the text posted as usual (membership changes
+// go by REFER). A non-member 403; a
 // body over max_body_bytes 413 (RFC 3428 §7: page mode is for short messages);
 // Content-Type other than text/plain or message/cpim 415 with Accept; an empty body 400.
 // A MESSAGE sent again in a new transaction (same Call-ID, CSeq and sender, e.g. after the
@@ -87,6 +91,7 @@ struct chat_settings {
   uint32_t max_body_bytes = 1300;   // RFC 3428 §7
   uint32_t retry_s = 30;            // a paused stream is retried after this
   uint32_t dedup = 256;             // recent (Call-ID, CSeq) remembered per room
+  uint32_t max_create_bytes = 16384;  // a creating MESSAGE's whole multipart body
 };
 
 // Counters since start; every field is also a Prometheus counter.

@@ -21,6 +21,7 @@
 #include "control/log.hpp"
 #include "control/metrics.hpp"
 #include "control/registrar_service.hpp"
+#include "control/room_creation.hpp"
 #include "control/sqlite_store.hpp"
 #include "signalling/auth.hpp"
 #include "signalling/digest.hpp"
@@ -132,6 +133,10 @@ struct fixture {
 
   std::string message_text(const std::string& room, const std::string& call_id, uint32_t cseq,
                            const std::string& body, const std::string& authorization) {
+    return message_text(room, call_id, cseq, body, authorization, "text/plain");
+  }
+  std::string message_text(const std::string& room, const std::string& call_id, uint32_t cseq,
+                           const std::string& body, const std::string& authorization, const std::string& type) {
     const std::string uri = "sip:" + room + "@127.0.0.1:" + std::to_string(stack.port());
     std::string m = "MESSAGE " + uri + " SIP/2.0\r\n";
     m += "Via: SIP/2.0/UDP 127.0.0.1:" + std::to_string(sock.local_endpoint().port()) + ";branch=z9hG4bK-m" +
@@ -139,7 +144,7 @@ struct fixture {
     m += "From: <sip:alice@example.net>;tag=ft\r\nTo: <sip:" + room + "@example.net>\r\n";
     m += "Call-ID: " + call_id + "\r\nCSeq: " + std::to_string(cseq) + " MESSAGE\r\nMax-Forwards: 70\r\n";
     m += authorization;
-    m += "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    m += "Content-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     return m;
   }
   void send(const std::string& m) {
@@ -189,10 +194,11 @@ struct fixture {
   // A MESSAGE as alice in two transactions (challenged, then with credentials), both with
   // Call-ID `call_id` and CSeq `cseq`, as a client that sends it again does; the final
   // response to the second.
-  std::string message(const std::string& room, const std::string& call_id, uint32_t cseq, const std::string& body) {
-    send(message_text(room, call_id, cseq, body, {}));
+  std::string message(const std::string& room, const std::string& call_id, uint32_t cseq, const std::string& body,
+                      const std::string& type = "text/plain") {
+    send(message_text(room, call_id, cseq, body, {}, type));
     const std::string auth = credentials(room, receive());
-    send(message_text(room, call_id, cseq, body, auth));
+    send(message_text(room, call_id, cseq, body, auth, type));
     return receive();
   }
 
@@ -212,6 +218,28 @@ struct fixture {
   udp::socket sock{io};
   uint32_t branch = 0;
 };
+
+const std::string mixed = "multipart/mixed;boundary=\"b1\"";
+
+// A creating MESSAGE's body: the text and a resource list of `uris`.
+std::string creation_body(const std::string& text, const std::vector<std::string>& uris) {
+  std::string list =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\"\n"
+      "    xmlns:cp=\"urn:ietf:params:xml:ns:copycontrol\">\n <list>\n";
+  for (const auto& u : uris) list += "  <entry uri=\"" + u + "\" cp:copyControl=\"to\"/>\n";
+  list += " </list>\n</resource-lists>\n";
+  return "--b1\r\nContent-Type: text/plain;charset=UTF-8\r\n\r\n" + text +
+         "\r\n--b1\r\nContent-Type: application/resource-lists+xml\r\nContent-Disposition: recipient-list\r\n\r\n" +
+         list + "\r\n--b1--\r\n";
+}
+
+std::string warning(const std::string& msg) {
+  auto m = sig::parse_message(msg);
+  if (!m) return "?";
+  const auto* h = m->find("Warning");
+  return h ? std::string(h->value) : "";
+}
 
 uint16_t status(const std::string& msg) {
   auto m = sig::parse_message(msg);
@@ -372,4 +400,73 @@ TEST_CASE("chat MESSAGE sent again in a new transaction: 200 with the original s
   CHECK(seqs == std::vector<uint64_t>{1, 2, 3});
   // A MESSAGE to a room that does not exist stays 404.
   CHECK(status(f.message("attic", "c3@client", 1, "hi")) == 404);
+}
+
+TEST_CASE("room creation body: the text part and the listed users", "[control][chat]") {
+  auto c = parse_room_creation(mixed, creation_body("hi all", {"sip:bob@example.net", "sips:c%61rol@127.0.0.1",
+                                                               "sip:bob@example.net"}));
+  REQUIRE(c.ok());
+  CHECK(c->content_type == "text/plain;charset=UTF-8");
+  CHECK(c->text == "hi all");
+  CHECK(c->users == std::vector<listed_user>{{"bob", "example.net"}, {"carol", "127.0.0.1"}});
+
+  CHECK(parse_room_creation("multipart/mixed", creation_body("x", {})).error() == room_creation_error::bad_multipart);
+  CHECK(parse_room_creation(mixed, "no parts here").error() == room_creation_error::bad_multipart);
+  const std::string text_only = "--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b1--\r\n";
+  CHECK(parse_room_creation(mixed, text_only).error() == room_creation_error::no_list);
+  const std::string list_only =
+      "--b1\r\nContent-Type: application/resource-lists+xml\r\n\r\n"
+      "<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\"/>\r\n--b1--\r\n";
+  CHECK(parse_room_creation(mixed, list_only).error() == room_creation_error::no_text);
+  CHECK(parse_room_creation(mixed, creation_body("x", {"tel:+15551234"})).error() == room_creation_error::bad_entry);
+  CHECK(parse_room_creation(mixed, creation_body("x", {"sip:example.net"})).error() == room_creation_error::bad_entry);
+  CHECK(parse_room_creation(mixed, creation_body("x", {"sip:a@x", "sip:b@x", "sip:c@x"}), 2).error() ==
+        room_creation_error::too_many);
+  // Not a resource-lists document, or not well-formed.
+  CHECK(parse_resource_list("<list xmlns=\"urn:ietf:params:xml:ns:resource-lists\"/>").error() ==
+        room_creation_error::bad_list);
+  CHECK(parse_resource_list("<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\"><entry>").error() ==
+        room_creation_error::bad_list);
+  CHECK(parse_resource_list("<resource-lists xmlns=\"urn:ietf:params:xml:ns:resource-lists\"><list><entry/></list>"
+                            "</resource-lists>").error() == room_creation_error::bad_list);
+}
+
+TEST_CASE("chat MESSAGE with a resource list creates the room; its text is seq 1", "[control][chat]") {
+  fixture f;
+  const std::string body = creation_body("welcome", {"sip:bob@example.net", "sip:carol@example.net"});
+  const std::string ok = f.message("party", "k1@client", 1, body, mixed);
+  REQUIRE(status(ok) == 200);
+  CHECK(seq_of(ok) == "1");
+  CHECK(f.members("party") == std::vector<std::string>{"alice", "bob", "carol"});
+  bool done = false;
+  std::vector<std::pair<std::string, std::string>> h;
+  f.db->history("party", 0, 10, [&](store_result<std::vector<message_record>> r) {
+    REQUIRE(r.ok());
+    for (auto& m : *r) h.emplace_back(m.body, m.content_type);
+    done = true;
+  });
+  REQUIRE(f.run_until([&] { return done; }));
+  CHECK(h == std::vector<std::pair<std::string, std::string>>{{"welcome", "text/plain;charset=UTF-8"}});
+  // Sent again in a new transaction: the same answer, nothing stored twice.
+  CHECK(seq_of(f.message("party", "k1@client", 1, body, mixed)) == "1");
+  // To the existing room the list is ignored and the text posted.
+  CHECK(seq_of(f.message("party", "k2@client", 1, creation_body("again", {"sip:erin@example.net"}), mixed)) == "2");
+  CHECK(f.members("party") == std::vector<std::string>{"alice", "bob", "carol"});
+}
+
+TEST_CASE("chat MESSAGE creating a room: refusals create nothing", "[control][chat]") {
+  fixture f;
+  const std::string unknown = f.message("party", "k1@client", 1, creation_body("x", {"sip:mallory@example.net"}), mixed);
+  CHECK(status(unknown) == 404);
+  CHECK(warning(unknown) == "399 tutti \"no such user: mallory\"");
+  const std::string foreign = f.message("party", "k2@client", 1, creation_body("x", {"sip:bob@elsewhere.org"}), mixed);
+  CHECK(status(foreign) == 403);
+  const std::string bad = f.message("party", "k3@client", 1, creation_body("x", {"tel:+15551234"}), mixed);
+  CHECK(status(bad) == 400);
+  CHECK(warning(bad) == "399 tutti \"a list entry is not a sip: URI with a user\"");
+  CHECK(status(f.message("party", "k4@client", 1, "--b1--\r\n", mixed)) == 400);
+  CHECK_FALSE(f.members("party"));
+  // A plain MESSAGE to a room that does not exist stays 404.
+  CHECK(status(f.message("party", "k5@client", 1, "hello")) == 404);
+  CHECK_FALSE(f.members("party"));
 }
