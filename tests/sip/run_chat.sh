@@ -14,8 +14,9 @@
 #        lists alice and bob with connected message endpoints and refuses carol 403; with a
 #        voice conference of the same name, one roster lists both (dave, in the call, may
 #        watch it).
-# crash: 1,000 MESSAGEs from SIPp (200 a second: the kill lands mid-stream on a loaded box); tuttid is killed with SIGKILL mid-stream and restarted on
-#        the same state dir; every MESSAGE SIPp saw a 200 for (its seq in X-Tutti-Seq) is in
+# crash: 1,000 MESSAGEs from SIPp at 200/s (slow enough that the kill lands mid-stream on a
+#        loaded box); tuttid is killed with SIGKILL mid-stream and restarted on the same
+#        state dir; every MESSAGE SIPp saw a 200 for (its seq in X-Tutti-Seq) is in
 #        `tuttictl chat history ROOM --json` with that seq and body, seqs contiguous.
 # bench: RATE=3500 SECONDS_=30: MESSAGE with a digest challenge on every request into a
 #        room of 3 members whose devices (SIPp) answer every fan-out; prints the figures.
