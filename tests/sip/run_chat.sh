@@ -180,6 +180,9 @@ if not ok: print(notify)
 sys.exit(0 if ok else 1)
 PY
   step "carol may not watch the shared roster either: 403" roster roster_carol2 carol chat_roster_refused.xml
+  step "alice REFERs erin with Refer-Sub: false: 202 and no NOTIFY" refer refer_erin2 alice erin MESSAGE \
+    "$here/chat_refer_nosub.xml"
+  step "party's members: alice, bob, erin" check_ctl "r['members'] == ['alice', 'bob', 'erin']" chat show party
   stop_members
   step "alice's and carol's devices got bob's message as seq 1" python3 - "$tmp/alice.log" "$tmp/carol.log" <<'PY'
 import re, sys
