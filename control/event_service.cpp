@@ -50,6 +50,10 @@ struct event_service::state {
   sig::sip_stack& stack;
   registrar_service& users;
   asio::steady_timer timer;
+  // When the timer is armed for (nullopt: not armed). Re-arming costs a system call, and
+  // after most NOTIFY responses the next deadline has not moved earlier: a timer that
+  // fires early only pumps and re-arms.
+  std::optional<sig::time_point> armed_at;
   sig::subscription_table table;
   std::map<std::string, package_entry, std::less<>> packages;
   // NOTIFY callbacks hold this weakly: a transaction that outlives the service finds it gone.
@@ -307,14 +311,15 @@ struct event_service::state {
   void rearm() {
     if (stopped) return;
     const auto next = table.next_deadline();
-    if (!next) {
-      timer.cancel();
-      return;
-    }
+    if (!next) return;  // an armed timer fires once for nothing
+    if (armed_at && *armed_at <= *next) return;
+    armed_at = *next;
     timer.expires_at(*next);
     timer.async_wait([weak = std::weak_ptr<state*>(self)](boost::system::error_code ec) {
       auto s = weak.lock();
-      if (!ec && s) (*s)->pump();
+      if (ec || !s) return;
+      (*s)->armed_at.reset();
+      (*s)->pump();
     });
   }
 

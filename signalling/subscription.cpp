@@ -67,7 +67,34 @@ uint32_t subscription::expires_in_s(time_point now) const noexcept {
 
 void subscription::refresh(time_point now, uint32_t seconds) {
   expires_at_ = now + std::chrono::seconds(seconds);
-  notify_now();
+  notify_now();  // reschedules
+}
+
+void subscription::changed() {
+  owed_ = true;
+  reschedule();
+}
+
+void subscription::notify_now() {
+  owed_ = full_owed_ = urgent_ = true;
+  reschedule();
+}
+
+void subscription::end_notify() {
+  in_flight_ = false;
+  reschedule();
+}
+
+time_point subscription::deadline() const noexcept {
+  if (owed_ && !in_flight_) return std::min(expires_at_, notify_at());
+  return expires_at_;
+}
+
+void subscription::reschedule() {
+  if (!table_ || filed_at_ == deadline()) return;
+  subscription_table* t = table_;
+  t->unfile(*this);
+  t->file(*this);
 }
 
 time_point subscription::notify_at() const noexcept {
@@ -76,11 +103,12 @@ time_point subscription::notify_at() const noexcept {
   return last_notify_ + min_interval_;
 }
 
-uint32_t subscription::begin_notify(time_point now) noexcept {
+uint32_t subscription::begin_notify(time_point now) {
   owed_ = full_owed_ = urgent_ = false;
   in_flight_ = true;
   sent_any_ = true;
   last_notify_ = now;
+  reschedule();
   return ++notifies_;
 }
 
@@ -117,6 +145,7 @@ subscription* subscription_table::add(subscription_params p, time_point now) {
   s->min_interval_ = p.min_notify_interval;
   s->notify_now();
   subscription* raw = s.get();
+  file(*raw);
   by_dialog_.emplace(std::move(dk), raw->id_);
   by_resource_.emplace(resource_key(raw->package_, raw->resource_), raw->id_);
   ++per_subscriber_[raw->subscriber_];
@@ -152,7 +181,8 @@ std::vector<sub_id> subscription_table::of_resource(std::string_view package, st
 bool subscription_table::erase(sub_id id) {
   auto it = subs_.find(id);
   if (it == subs_.end()) return false;
-  const subscription& s = *it->second;
+  subscription& s = *it->second;
+  unfile(s);
   by_dialog_.erase(dialog_key(s.dialog_.call_id, s.dialog_.local_tag, s.dialog_.remote_tag, s.package_, s.event_id_));
   auto [b, e] = by_resource_.equal_range(resource_key(s.package_, s.resource_));
   for (auto r = b; r != e; ++r) {
@@ -174,26 +204,37 @@ size_t subscription_table::count(std::string_view package, sub_state st) const n
   return n;
 }
 
+void subscription_table::file(subscription& s) {
+  s.filed_at_ = s.deadline();
+  s.table_ = this;
+  deadlines_.emplace(s.filed_at_, s.id_);
+}
+
+void subscription_table::unfile(subscription& s) {
+  deadlines_.erase({s.filed_at_, s.id_});
+  s.table_ = nullptr;
+}
+
 std::optional<time_point> subscription_table::next_deadline() const noexcept {
-  std::optional<time_point> best;
-  auto consider = [&](time_point t) {
-    if (!best || t < *best) best = t;
-  };
-  for (const auto& [id, s] : subs_) {
-    consider(s->expires_at_);
-    if (s->owed_ && !s->in_flight_) consider(s->notify_at());
-  }
-  return best;
+  if (deadlines_.empty()) return std::nullopt;
+  return deadlines_.begin()->first;
 }
 
 subscription_table::due_work subscription_table::due(time_point now) const {
+  // Only the front of the index is due; each entry's deadline is the earliest of its
+  // reasons, so the scan stops at the first one still in the future.
   due_work w;
-  for (const auto& [id, s] : subs_) {
-    if (s->expired(now))
+  for (const auto& [at, id] : deadlines_) {
+    if (at > now) break;
+    const subscription& s = *subs_.at(id);
+    if (s.expired(now))
       w.expired.push_back(id);
-    else if (s->notify_due(now))
+    else if (s.notify_due(now))
       w.notify.push_back(id);
   }
+  // Id order, as before: the oldest subscription is served first.
+  std::sort(w.expired.begin(), w.expired.end());
+  std::sort(w.notify.begin(), w.notify.end());
   return w;
 }
 

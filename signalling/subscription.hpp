@@ -11,8 +11,11 @@
 // and the latest state wins (RFC 6665 §7.4.11: each package sets the maximum rate; RFC
 // 6446 in spirit). One NOTIFY per subscription is in flight at a time, so NOTIFYs never
 // overtake each other on UDP (the subscriber would answer an older CSeq 500, RFC 3261
-// §12.2.2). The table indexes subscriptions by id, by dialog + event, and by
-// (package, resource), and says what is due next: an expiry or an owed NOTIFY.
+// §12.2.2). The table indexes subscriptions by id, by dialog + event, by
+// (package, resource), and by deadline — the earlier of its expiry and its owed NOTIFY's
+// send time — so finding what is due costs O(due · log n), not a scan of every
+// subscription (a box holds up to 200,000, and the next deadline is asked after every
+// NOTIFY response). A subscription tells its table when a change moves its deadline.
 #pragma once
 
 #include <any>
@@ -21,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +66,8 @@ std::string event_value(std::string_view package, std::string_view id);
 
 using sub_id = uint64_t;
 
+class subscription_table;
+
 class subscription {
  public:
   sub_id id() const noexcept { return id_; }
@@ -86,12 +92,10 @@ class subscription {
   void refresh(time_point now, uint32_t seconds);
 
   // The resource changed: a NOTIFY is owed, sent when the rate limit allows.
-  void changed() noexcept { owed_ = true; }
+  void changed();
   // A NOTIFY with full state is owed now, regardless of the rate limit (the NOTIFY that
   // answers a SUBSCRIBE or a refresh, §4.2.1.2).
-  void notify_now() noexcept {
-    owed_ = full_owed_ = urgent_ = true;
-  }
+  void notify_now();
   bool owed() const noexcept { return owed_; }
   bool full_owed() const noexcept { return full_owed_; }
   bool in_flight() const noexcept { return in_flight_; }
@@ -102,9 +106,9 @@ class subscription {
 
   // A NOTIFY is being sent: clears what was owed and returns its number in this
   // subscription, from 1 (RFC 4575 §4.1 numbers conference-info versions this way).
-  uint32_t begin_notify(time_point now) noexcept;
+  uint32_t begin_notify(time_point now);
   // Its final response (or timeout) arrived.
-  void end_notify() noexcept { in_flight_ = false; }
+  void end_notify();
   uint32_t notifies() const noexcept { return notifies_; }
   std::chrono::milliseconds min_interval() const noexcept { return min_interval_; }
 
@@ -114,6 +118,13 @@ class subscription {
 
  private:
   friend class subscription_table;
+  // The moment something is due: the expiry, or the owed NOTIFY's send time if earlier.
+  time_point deadline() const noexcept;
+  // Moves this subscription in its table's deadline index after a change.
+  void reschedule();
+
+  subscription_table* table_ = nullptr;  // set once filed
+  time_point filed_at_{};                // the deadline it is filed under in the index
   sub_id id_ = 0;
   std::string package_, event_id_, resource_, subscriber_, content_type_;
   sig::dialog dialog_;
@@ -164,8 +175,7 @@ class subscription_table {
     for (const auto& [id, s] : subs_) f(*s);
   }
 
-  // The earliest moment something is due: an expiry or an owed NOTIFY not in flight.
-  // O(subscriptions): the control plane calls it once per batch of work.
+  // The earliest moment something is due: an expiry or an owed NOTIFY not in flight. O(1).
   std::optional<time_point> next_deadline() const noexcept;
   // What is due at `now`: subscriptions past their expiry, and those whose owed NOTIFY may
   // go (an expired one is only in `expired`).
@@ -176,6 +186,10 @@ class subscription_table {
   due_work due(time_point now) const;
 
  private:
+  friend class subscription;
+  void file(subscription& s);    // enters s in the deadline index under s.deadline()
+  void unfile(subscription& s);  // takes it out
+
   static std::string dialog_key(std::string_view call_id, std::string_view local_tag, std::string_view remote_tag,
                                 std::string_view package, std::string_view event_id);
   static std::string resource_key(std::string_view package, std::string_view resource);
@@ -184,6 +198,7 @@ class subscription_table {
   std::map<std::string, sub_id, std::less<>> by_dialog_;
   std::multimap<std::string, sub_id, std::less<>> by_resource_;
   std::map<std::string, size_t, std::less<>> per_subscriber_;
+  std::set<std::pair<time_point, sub_id>> deadlines_;  // every subscription, by deadline()
 };
 
 }  // namespace tutti::sig

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+
 #include "signalling/subscription.hpp"
 
 using namespace tutti::sig;
@@ -187,4 +189,57 @@ TEST_CASE("the table counts each subscriber's subscriptions (per-user limits)", 
   CHECK(t.of_subscriber("alice") == 1);
   CHECK(t.erase(c->id()));
   CHECK(t.of_subscriber("bob") == 0);
+}
+
+TEST_CASE("the deadline index follows every change; due() returns only what is due, oldest first",
+          "[signalling][subscription]") {
+  subscription_table t;
+  // 1,000 subscriptions with expiries spread over 1,000 s, each NOTIFY answered.
+  std::vector<subscription*> subs;
+  for (int i = 0; i < 1000; ++i) {
+    char call_id[16];
+    std::snprintf(call_id, sizeof call_id, "c%d", i);  // (std::string concatenation here trips g++ 12's -Wrestrict)
+    auto p = params(call_id);
+    p.expires_s = 1000 - i;  // the newest expires first
+    subscription* s = t.add(std::move(p), t0);
+    REQUIRE(s);
+    s->begin_notify(t0);
+    s->end_notify();
+    subs.push_back(s);
+  }
+  CHECK(t.next_deadline() == t0 + 1s);  // the last one added
+  auto w = t.due(t0 + 3s);
+  CHECK(w.expired == std::vector<sub_id>{subs[997]->id(), subs[998]->id(), subs[999]->id()});
+  CHECK(w.notify.empty());
+  // Changes to two of them: their NOTIFYs fall due at the end of the 1 s interval, before
+  // any expiry but the first; changes to one in flight wait for its response.
+  subs[10]->changed();
+  subs[5]->changed();
+  subs[20]->begin_notify(t0 + 200ms);
+  subs[20]->changed();
+  CHECK(t.next_deadline() == t0 + 1s);
+  w = t.due(t0 + 1s);
+  CHECK(w.notify == std::vector<sub_id>{subs[5]->id(), subs[10]->id()});
+  CHECK(w.expired == std::vector<sub_id>{subs[999]->id()});
+  subs[5]->begin_notify(t0 + 1s);
+  subs[10]->begin_notify(t0 + 1s);
+  CHECK(t.erase(subs[999]->id()));
+  CHECK(t.next_deadline() == t0 + 2s);  // subs[998]'s expiry
+  // The in-flight one's response: its owed NOTIFY is due 1 s after it went.
+  CHECK(t.erase(subs[998]->id()));
+  CHECK(t.erase(subs[997]->id()));
+  subs[20]->end_notify();
+  CHECK(t.next_deadline() == t0 + 1200ms);
+  CHECK(t.due(t0 + 1200ms).notify == std::vector<sub_id>{subs[20]->id()});
+  // A refresh moves the expiry and owes a NOTIFY at once.
+  subs[996]->refresh(t0 + 1500ms, 600);
+  CHECK(t.next_deadline() == time_point{});  // at once
+  w = t.due(t0 + 1500ms);
+  CHECK(w.notify == std::vector<sub_id>{subs[20]->id(), subs[996]->id()});
+  CHECK(w.expired.empty());
+  // Erasing everything empties the index.
+  for (int i = 0; i < 997; ++i) CHECK(t.erase(subs[i]->id()));
+  CHECK(t.size() == 0);
+  CHECK_FALSE(t.next_deadline().has_value());
+  CHECK(t.due(t0 + 10000s).expired.empty());
 }
