@@ -2,16 +2,14 @@
 
 #include <algorithm>
 
+#include "signalling/resource_lists.hpp"
 #include "signalling/rlmi.hpp"
 #include "signalling/sip/text.hpp"
 #include "signalling/sip/uri.hpp"
-#include "signalling/xml_reader.hpp"
 
 namespace tutti::ctl {
 
 namespace {
-
-constexpr std::string_view rl_ns = "urn:ietf:params:xml:ns:resource-lists";
 
 // The media type of a part's Content-Type, lowercased, without parameters.
 std::string media_type_of(std::string_view ct) {
@@ -19,49 +17,6 @@ std::string media_type_of(std::string_view ct) {
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return t;
 }
-
-class list_reader final : public sig::xml::handler {
- public:
-  explicit list_reader(size_t max) : max_(max) {}
-  std::vector<listed_user> users;
-  room_creation_error why = room_creation_error::bad_list;
-
-  bool start(const sig::xml::name& n, const sig::xml::attributes& a) override {
-    if (depth_++ == 0) {
-      if (!n.is(rl_ns, "resource-lists")) return false;
-      return true;
-    }
-    if (!n.is(rl_ns, "entry")) return true;  // list, display-name, extensions
-    const sig::xml::attribute* uri = a.find("uri");
-    if (!uri) return false;
-    auto u = sig::parse_uri(uri->value);
-    if (!u || (u->scheme != sig::uri_scheme::sip && u->scheme != sig::uri_scheme::sips) || u->user.empty()) {
-      why = room_creation_error::bad_entry;
-      return false;
-    }
-    auto user = sig::percent_decode(u->user);
-    if (!user || user->empty()) {
-      why = room_creation_error::bad_entry;
-      return false;
-    }
-    listed_user l{std::move(*user), std::string(u->host)};
-    if (std::find(users.begin(), users.end(), l) != users.end()) return true;
-    if (users.size() == max_) {
-      why = room_creation_error::too_many;
-      return false;
-    }
-    users.push_back(std::move(l));
-    return true;
-  }
-  bool end(const sig::xml::name&, std::string_view) override {
-    --depth_;
-    return true;
-  }
-
- private:
-  size_t max_;
-  size_t depth_ = 0;
-};
 
 }  // namespace
 
@@ -78,11 +33,26 @@ std::string_view to_string(room_creation_error e) noexcept {
 }
 
 result<std::vector<listed_user>, room_creation_error> parse_resource_list(std::string_view doc, size_t max_users) {
-  list_reader r(max_users);
-  sig::xml::limits lim;
-  lim.max_bytes = 16384;
-  if (!sig::xml::read(doc, r, lim)) return fail(r.why);
-  return std::move(r.users);
+  // The one RFC 4826 reader (shared with buddy-list edits); entries are counted after
+  // duplicates fold, so the reader may see a few more than the room takes.
+  auto d = sig::resource_lists::parse(doc, std::max<size_t>(max_users * 4, 16));
+  if (!d) {
+    return fail(d.error() == sig::resource_lists::reason::too_many_entries ? room_creation_error::too_many
+                                                                            : room_creation_error::bad_list);
+  }
+  std::vector<listed_user> users;
+  for (const auto& e : d->entries) {
+    auto u = sig::parse_uri(e.uri);
+    if (!u || (u->scheme != sig::uri_scheme::sip && u->scheme != sig::uri_scheme::sips) || u->user.empty())
+      return fail(room_creation_error::bad_entry);
+    auto user = sig::percent_decode(u->user);
+    if (!user || user->empty()) return fail(room_creation_error::bad_entry);
+    listed_user l{std::move(*user), std::string(u->host)};
+    if (std::find(users.begin(), users.end(), l) != users.end()) continue;
+    if (users.size() == max_users) return fail(room_creation_error::too_many);
+    users.push_back(std::move(l));
+  }
+  return users;
 }
 
 result<room_creation, room_creation_error> parse_room_creation(std::string_view content_type, std::string_view body,

@@ -4,8 +4,8 @@
 // uri="sip:USER@DOMAIN"/> each; copyControl and other attributes are ignored).
 //
 // Model: a pure parser over the received body; the chat service decides what a creation
-// means (control/chat_service.hpp). A minimal resource-list reader on signalling/xml_reader
-// lives here until signalling/resource_lists (buddy lists) can serve both.
+// means (control/chat_service.hpp). The list is read by signalling/resource_lists (the reader
+// buddy-list edits use); this module turns its entries into users.
 #pragma once
 
 #include <cstddef>
