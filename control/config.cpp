@@ -309,6 +309,17 @@ const key_def keys[] = {
      },
      [](const config& c) { return std::to_string(c.conference.rtp_timeout_s); },
      [](config& t, const config& f) { t.conference.rtp_timeout_s = f.conference.rtp_timeout_s; }},
+    {"presence.watchers", "presence-watchers", "buddies|consent",
+     "who may watch a user's presence: buddies (either lists the other) or consent (the user's own "
+     "list; others who list the user wait as pending); restart to apply",
+     kind::string, false,
+     [](config& c, const raw_value& v, std::string_view) -> error_text {
+       if (str(v) != "buddies" && str(v) != "consent") return "'" + str(v) + "' is not buddies or consent";
+       c.presence.watchers = str(v);
+       return std::nullopt;
+     },
+     [](const config& c) { return c.presence.watchers; },
+     [](config& t, const config& f) { t.presence.watchers = f.presence.watchers; }},
 };
 
 const key_def* find_key(std::string_view name) {

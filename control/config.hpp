@@ -54,6 +54,11 @@ struct conference_defaults {
   uint32_t rtp_timeout_s = 30;  // a call whose RTP stops this long is hung up (0: never)
 };
 
+// Presence settings.
+struct presence_settings {
+  std::string watchers = "buddies";  // who may watch whom: buddies | consent (presence_service.hpp)
+};
+
 struct config {
   host_port sip{"127.0.0.1", 5060};        // SIP listen address (UDP and TCP)
   std::string domain = "localhost";        // SIP domain served
@@ -68,6 +73,7 @@ struct config {
   std::optional<host_port> metrics;        // Prometheus endpoint; nullopt: off
   log_config log;
   conference_defaults conference;
+  presence_settings presence;
 };
 
 // The built-in defaults (control_socket and metrics included).

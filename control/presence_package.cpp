@@ -60,8 +60,13 @@ std::string presence_package::list_owner(std::string_view resource) const {
 }
 
 authorization presence_package::authorize(std::string_view subscriber, std::string_view resource) {
-  if (presence_.is_user(resource))
-    return presence_.may_watch(subscriber, resource) ? authorization::allow : authorization::deny;
+  if (presence_.is_user(resource)) {
+    switch (presence_.watch_permission(subscriber, resource)) {
+      case presence_service::permission::allow: return authorization::allow;
+      case presence_service::permission::pending: return authorization::pending;
+      case presence_service::permission::deny: return authorization::deny;
+    }
+  }
   const std::string owner = list_owner(resource);
   if (owner.empty()) return authorization::not_found;
   // A buddy list is its owner's alone.
@@ -92,13 +97,16 @@ event_body presence_package::list_body(const std::string& owner, uint32_t versio
     r.uri = "sip:" + buddy + "@" + domain;
     rlmi::instance inst;
     inst.id = buddy;
-    if (presence_.may_watch(owner, buddy)) {
+    const auto permission = presence_.watch_permission(owner, buddy);
+    if (permission == presence_service::permission::allow) {
       const std::string& body = pidf_body(buddy);
       const pidf::document d = presence_.composed(buddy);
       if (d.person) r.name = d.person->display_name;
       inst.state = rlmi::instance_state::active;
       inst.cid = buddy + "." + std::to_string(boundaries_) + "@" + domain;
       parts.push_back(rlmi::part{inst.cid, std::string(pidf::content_type), body});
+    } else if (permission == presence_service::permission::pending) {
+      inst.state = rlmi::instance_state::pending;  // until the buddy lists the owner (RFC 4662 §5.2)
     } else {
       inst.state = rlmi::instance_state::terminated;
       inst.reason = "rejected";

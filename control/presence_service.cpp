@@ -405,9 +405,12 @@ size_t presence_service::publications(std::string_view user) const {
 
 bool presence_service::is_user(std::string_view user) const { return s_->display.count(user) != 0; }
 
-bool presence_service::may_watch(std::string_view watcher, std::string_view user) const {
-  if (!is_user(user)) return false;
-  return watcher == user || s_->on_list(watcher, user) || s_->on_list(user, watcher);
+presence_service::permission presence_service::watch_permission(std::string_view watcher,
+                                                                std::string_view user) const {
+  if (!is_user(user)) return permission::deny;
+  if (watcher == user || s_->on_list(user, watcher)) return permission::allow;
+  if (!s_->on_list(watcher, user)) return permission::deny;
+  return s_->ctx.cfg.presence.watchers == "consent" ? permission::pending : permission::allow;
 }
 
 const std::vector<std::string>& presence_service::buddies(std::string_view owner) const {

@@ -11,8 +11,12 @@
 // publications. Buddy lists and display names are mirrored from the store, reloaded at
 // start and after every user/buddy write (store_service::on_change), so authorisation is
 // answered synchronously; a list a client set over SIP (control/buddy_edit.hpp) comes in
-// through set_buddies() without a full reload. W may watch U when W is U, when W has U on W's list, or when U
-// has W on U's list (U allows W).
+// through set_buddies() without a full reload. Who may watch whom is the operator's choice
+// (config presence.watchers): under `buddies`, W may watch U when W is U, when W has U on
+// W's list, or when U has W on U's list (U allows W); under `consent`, only U's own list
+// allows W, and a W that lists U without being listed back waits in the RFC 6665 pending
+// state until U adds W (clients set their own lists over SIP, so listing someone must not
+// by itself grant their presence).
 #pragma once
 
 #include <chrono>
@@ -82,8 +86,13 @@ class presence_service {
   size_t publications(std::string_view user) const;
   // Whether `user` exists in the store (as last loaded).
   bool is_user(std::string_view user) const;
-  // Whether `watcher` may see `user`'s presence (see the header comment).
-  bool may_watch(std::string_view watcher, std::string_view user) const;
+  // Whether `watcher` may see `user`'s presence now, must wait for `user` to allow it, or
+  // may not (see the header comment).
+  enum class permission : uint8_t { allow, pending, deny };
+  permission watch_permission(std::string_view watcher, std::string_view user) const;
+  bool may_watch(std::string_view watcher, std::string_view user) const {
+    return watch_permission(watcher, user) == permission::allow;
+  }
   // `owner`'s buddy list (sorted), as last loaded.
   const std::vector<std::string>& buddies(std::string_view owner) const;
   // The users whose lists hold `user`.

@@ -341,3 +341,40 @@ TEST_CASE("presence: a list set during a reload wins over what the reload read",
   while (!done) f.io.run_one_for(20ms);
   CHECK(f.presence->buddies("alice").empty());
 }
+
+TEST_CASE("watchers under presence.watchers = consent: listing someone waits (pending) until they list you back",
+          "[control][buddy_edit]") {
+  fixture f;
+  using permission = presence_service::permission;
+  // bob lists alice; under the default rule that alone lets him watch her.
+  CHECK(status(f.set_list("bob", "bob-buddies", lists({"sip:alice@localhost"}))) == 200);
+  CHECK(f.presence->watch_permission("bob", "alice") == permission::allow);
+  f.cfg.presence.watchers = "consent";
+  CHECK(f.presence->watch_permission("bob", "alice") == permission::pending);
+  CHECK(f.presence->watch_permission("dan", "alice") == permission::deny);
+  CHECK(f.presence->watch_permission("alice", "alice") == permission::allow);
+
+  // His subscription is accepted but pending: a NOTIFY without state (RFC 6665 §4.2.1.3).
+  const std::string sub_extra = "Event: presence\r\nAccept: application/pidf+xml\r\nExpires: 300\r\n";
+  CHECK(status(f.request("SUBSCRIBE", "bob", "alice", sub_extra)) == 200);
+  const std::string pending = f.notify();
+  CHECK(header(pending, sig::header_id::subscription_state).rfind("pending;expires=", 0) == 0);
+  CHECK(pending.find("<presence") == std::string::npos);
+  // dan, on nobody's list, is refused.
+  CHECK(status(f.request("SUBSCRIBE", "dan", "alice", sub_extra)) == 403);
+
+  // alice lists bob: his subscription turns active and carries her presence.
+  CHECK(status(f.set_list("alice", "alice-buddies", lists({"sip:bob@localhost"}))) == 200);
+  CHECK(f.presence->watch_permission("bob", "alice") == permission::allow);
+  const std::string active = f.notify();
+  CHECK(header(active, sig::header_id::subscription_state).rfind("active;expires=", 0) == 0);
+  CHECK(active.find("entity=\"sip:alice@localhost\"") != std::string::npos);
+
+  // In bob's own list view, a buddy who has not listed him back is a pending instance.
+  CHECK(status(f.set_list("bob", "bob-buddies", lists({"sip:alice@localhost", "sip:carol@localhost"}))) == 200);
+  CHECK(status(f.request("SUBSCRIBE", "bob", "bob-buddies", sub_extra + "Supported: eventlist\r\n")) == 200);
+  std::string listed;
+  for (int i = 0; i < 3 && listed.find("multipart/related") == std::string::npos; ++i) listed = f.notify();
+  CHECK(listed.find("<instance id=\"alice\" state=\"active\"") != std::string::npos);
+  CHECK(listed.find("<instance id=\"carol\" state=\"pending\"") != std::string::npos);
+}
