@@ -185,14 +185,15 @@ sys.exit(not (s["sent"]==12 and s["delivered"]==12 and s["failed"]==0 and s["rej
   and sorted((m["user"],m["delivered"]) for m in s["rooms"][0]["members"])==[("alice",6),("bob",6),("carol",6)]))' "$status"
 
 # ---- the end ----
-# Quitting, baresip withdraws its publication (PUBLISH Expires: 0): alice shows closed to
-# bob, whose baresip is still running.
+# Quitting, baresip withdraws its publication (PUBLISH Expires: 0, challenged and sent again):
+# tuttid keeps nothing for alice (basic unknown, no tuple), and bob's baresip, still running,
+# reads the NOTIFY without an open tuple as Offline.
 bctl alice quit >/dev/null
 wait "${bpid[alice]}"
 unset 'bpid[alice]'
 no_publication() {
   ctl --json presence show alice | python3 -c 'import json,sys
-p=json.load(sys.stdin)["result"]; sys.exit(not (p["publications"]==[] and p["basic"]=="closed"))'
+p=json.load(sys.stdin)["result"]; sys.exit(not (p["publications"]==[] and p["tuples"]==[] and p["basic"]=="unknown"))'
 }
 check "alice's baresip withdrew its publication on quit" eventually no_publication
 check "bob's baresip sees alice Offline after she quit" eventually sees bob alice Offline
