@@ -12,6 +12,7 @@
 #include <string>
 
 #include "perf/bench_engine.hpp"
+#include "perf/bench_options.hpp"
 #include "perf/engine_rig.hpp"
 #include "simd/target.hpp"
 
@@ -22,18 +23,13 @@ int run_engine_checked(std::span<const std::string_view> args) {
   bool json = false;
   uint32_t fixed = 0;
   double seconds = 3.0, target = 0.8;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string a(args[i]);
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
-      return std::string(args[++i]);
-    };
-    if (a == "--workload") name = value();
-    else if (a == "--json") json = true;
-    else if (a == "--participants") fixed = static_cast<uint32_t>(std::stoul(value()));
-    else if (a == "--seconds") seconds = std::stod(value());
-    else if (a == "--target-busy") target = std::stod(value());
-    else if (a == "--help" || a == "-h") {
+  for (bench_options o(args); o.next();) {
+    if (o.is("--workload")) name = o.value();
+    else if (o.is("--json")) json = true;
+    else if (o.is("--participants")) fixed = o.u32();
+    else if (o.is("--seconds")) seconds = o.real();
+    else if (o.is("--target-busy")) target = o.real();
+    else if (o.is("--help") || o.is("-h")) {
       std::printf("usage: tutti-bench engine --workload NAME [--participants N] [--seconds S]"
                   " [--target-busy F] [--json]\n\nWorkloads:\n");
       for (const auto& w : engine_workloads()) std::printf("  %-22s %s\n", w.name, w.description);
@@ -41,7 +37,7 @@ int run_engine_checked(std::span<const std::string_view> args) {
                   "below --target-busy (default 0.8) of real time.\n");
       return 0;
     } else {
-      throw std::invalid_argument("unknown option " + a);
+      o.unknown();
     }
   }
   const engine_workload* w = find_engine_workload(name);

@@ -40,6 +40,7 @@
 #include "base/clock.hpp"
 #include "dataplane/io/dpdk.hpp"
 #include "dataplane/net/frame.hpp"
+#include "perf/bench_options.hpp"
 #include "perf/bench_util.hpp"
 #include "perf/engine_rig.hpp"
 #include "simd/target.hpp"
@@ -300,22 +301,17 @@ int run_checked(std::span<const std::string_view> args) {
   bool json = false, paced = false;
   uint32_t fixed = 0, repeat = 1;
   double seconds = 3.0, target = 0.8;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string a(args[i]);
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
-      return std::string(args[++i]);
-    };
-    if (a == "--workload") name = value();
-    else if (a == "--json") json = true;
-    else if (a == "--participants") fixed = static_cast<uint32_t>(std::stoul(value()));
-    else if (a == "--repeat") repeat = static_cast<uint32_t>(std::stoul(value()));
-    else if (a == "--seconds") seconds = std::stod(value());
-    else if (a == "--target-busy") target = std::stod(value());
-    else if (a == "--eal") eal_args = value();
-    else if (a == "--path") path = value();
-    else if (a == "--paced") paced = true;
-    else if (a == "--help" || a == "-h") {
+  for (bench_options o(args); o.next();) {
+    if (o.is("--workload")) name = o.value();
+    else if (o.is("--json")) json = true;
+    else if (o.is("--participants")) fixed = o.u32();
+    else if (o.is("--repeat")) repeat = o.u32();
+    else if (o.is("--seconds")) seconds = o.real();
+    else if (o.is("--target-busy")) target = o.real();
+    else if (o.is("--eal")) eal_args = o.value();
+    else if (o.is("--path")) path = o.value();
+    else if (o.is("--paced")) paced = true;
+    else if (o.is("--help") || o.is("-h")) {
       std::printf(
           "usage: tutti-bench engine-dpdk [--workload NAME] [--participants N [--repeat R]]\n"
           "         [--seconds S] [--target-busy F] [--path both|engine|dpdk] [--paced]\n"
@@ -329,7 +325,7 @@ int run_checked(std::span<const std::string_view> args) {
           "(sleeping between: on a shared core that lets other processes cool the caches).\n");
       return 0;
     } else {
-      throw std::invalid_argument("unknown option " + a);
+      o.unknown();
     }
   }
   const engine_workload* w = find_engine_workload(name);

@@ -121,12 +121,15 @@ struct mmsg_batch {
   }
 };
 
-sample uring_pingpong(double seconds) {
+// Bursts from port `from` through io_uring to `to` (round robin), each received on the
+// same ring: the data plane's send and receive paths in one loop.
+sample uring_flood(double seconds, uint16_t from, const std::vector<uint16_t>& to) {
   auto io = make_io();
-  const uint16_t a = free_port(), b = free_port();
-  if (!io->open_port(a) || !io->open_port(b)) std::exit(1);
+  if (!io->open_port(from)) std::exit(1);
+  for (uint16_t p : to)
+    if (!io->open_port(p)) std::exit(1);
   packet* pkts[burst];
-  uint64_t received = 0, bursts = 0;
+  uint64_t received = 0, bursts = 0, next = 0;
   const uint64_t enters0 = io->extra_stats().enter_calls;
   const uint64_t cpu0 = thread_cpu_ns(), t0 = tutti::monotonic_ns();
   const uint64_t end = t0 + uint64_t(seconds * 1e9);
@@ -138,8 +141,8 @@ sample uring_pingpong(double seconds) {
       if (!p) break;
       std::memset(p->data, 0x80, payload_bytes);
       p->len = payload_bytes;
-      p->local_port = a;
-      p->remote = {INADDR_LOOPBACK, b};
+      p->local_port = from;
+      p->remote = {INADDR_LOOPBACK, to[next++ % to.size()]};
       pkts[n] = p;
     }
     io->tx_burst(pkts, n);
@@ -156,6 +159,8 @@ sample uring_pingpong(double seconds) {
   s.enters_per_burst = double(io->extra_stats().enter_calls - enters0) / double(bursts);
   return s;
 }
+
+sample uring_pingpong(double seconds) { return uring_flood(seconds, free_port(), {free_port()}); }
 
 sample mmsg_pingpong(double seconds) {
   uint16_t pa, pb;
@@ -187,44 +192,10 @@ sample mmsg_pingpong(double seconds) {
 constexpr int spread_ports = 256;
 
 sample uring_spread(double seconds) {
-  auto io = make_io();
-  const uint16_t a = free_port();
-  if (!io->open_port(a)) std::exit(1);
+  const uint16_t from = free_port();
   std::vector<uint16_t> ports;
-  for (int i = 0; i < spread_ports; ++i) {
-    ports.push_back(free_port());
-    if (!io->open_port(ports.back())) std::exit(1);
-  }
-  packet* pkts[burst];
-  uint64_t received = 0, bursts = 0, next = 0;
-  const uint64_t enters0 = io->extra_stats().enter_calls;
-  const uint64_t cpu0 = thread_cpu_ns(), t0 = tutti::monotonic_ns();
-  const uint64_t end = t0 + uint64_t(seconds * 1e9);
-  uint64_t now = t0;
-  while (now < end) {
-    uint16_t n = 0;
-    for (; n < burst; ++n) {
-      packet* p = io->alloc_tx();
-      if (!p) break;
-      std::memset(p->data, 0x80, payload_bytes);
-      p->len = payload_bytes;
-      p->local_port = a;
-      p->remote = {INADDR_LOOPBACK, ports[next++ % spread_ports]};
-      pkts[n] = p;
-    }
-    io->tx_burst(pkts, n);
-    const uint16_t got = io->rx_burst(pkts, burst);
-    for (uint16_t i = 0; i < got; ++i) io->release(pkts[i]);
-    received += got;
-    ++bursts;
-    now = tutti::monotonic_ns();
-  }
-  const uint64_t cpu = thread_cpu_ns() - cpu0;
-  sample s;
-  s.mpps = double(received) / double(now - t0) * 1e3;
-  s.cpu_ns_per_pkt = received ? double(cpu) / double(received) : 0;
-  s.enters_per_burst = double(io->extra_stats().enter_calls - enters0) / double(bursts);
-  return s;
+  for (int i = 0; i < spread_ports; ++i) ports.push_back(free_port());
+  return uring_flood(seconds, from, ports);
 }
 
 // The classic alternative: sendmmsg to many ports, epoll_wait, recvmmsg on each ready socket.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <boost/json/parse.hpp>
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <random>
@@ -106,8 +107,8 @@ inline std::string free_udp_range(uint16_t count) {
   return std::to_string(lo) + "-" + std::to_string(hi);
 }
 
-// A tuttid on the temp dir (state, control socket), metrics and SIP on ephemeral loopback
-// ports; killed if a test fails before stopping it.
+// A tuttid on the temp dir (state, control socket), SIP and (unless `extra` says
+// otherwise) metrics on ephemeral loopback ports; killed if a test fails before stopping it.
 struct tuttid_proc {
   const temp_dir& dir;
   std::string socket;
@@ -116,8 +117,10 @@ struct tuttid_proc {
   tuttid_proc(const temp_dir& d, const std::string& tuttid, const std::vector<std::string>& extra,
               const std::string& sock = "ctl.sock")
       : dir(d), socket(d / sock) {
-    std::vector<std::string> args = {tuttid, "--state-dir", dir / "state", "--control-socket",
-                                     socket, "--metrics", "127.0.0.1:0", "--sip", "127.0.0.1:0"};
+    std::vector<std::string> args = {tuttid, "--state-dir", dir / "state", "--control-socket", socket,
+                                     "--sip", "127.0.0.1:0"};
+    if (std::find(extra.begin(), extra.end(), "--metrics") == extra.end())
+      args.insert(args.end(), {"--metrics", "127.0.0.1:0"});
     args.insert(args.end(), extra.begin(), extra.end());
     pid = spawn(args, dir / "tuttid.out", dir / "tuttid.err");
   }

@@ -30,45 +30,9 @@ using test::spawn;
 using test::wait_exit;
 
 // A tuttid started on the temp dir; killed if a test fails before stopping it.
-struct daemon_proc {
-  const test::temp_dir& dir;
-  std::string socket;
-  pid_t pid = -1;
-
-  daemon_proc(const test::temp_dir& d, std::vector<std::string> extra, std::string sock = "ctl.sock")
-      : dir(d), socket(d / sock) {
-    std::vector<std::string> args = {TUTTID_PATH, "--state-dir", dir / "state", "--control-socket",
-                                     socket, "--metrics", "127.0.0.1:0", "--sip", "127.0.0.1:0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid = spawn(args, dir / "tuttid.out", dir / "tuttid.err");
-  }
-
-  // Waits until the control socket answers; false if tuttid exited or hung instead.
-  bool ready() {
-    for (int i = 0; i < guard_s * 100; ++i) {
-      if (control_client::connect(socket).ok()) return true;
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) {
-        pid = -1;
-        return false;
-      }
-      sleep_ms(10);
-    }
-    return false;
-  }
-
-  int stop(int sig = SIGTERM) {
-    ::kill(pid, sig);
-    int st = wait_exit(pid);
-    pid = -1;
-    return st;
-  }
-
-  ~daemon_proc() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
+struct daemon_proc : test::tuttid_proc {
+  daemon_proc(const test::temp_dir& d, const std::vector<std::string>& extra, const std::string& sock = "ctl.sock")
+      : test::tuttid_proc(d, TUTTID_PATH, extra, sock) {}
 };
 
 run_result ctl(const daemon_proc& d, std::vector<std::string> args) {

@@ -45,35 +45,12 @@ using tutti::ctl::test::spawn;
 // The exit status; -1000 after a SIGKILL if it ran past the (long: rtpgen runs) guard.
 int wait_exit(pid_t pid) { return tutti::ctl::test::wait_exit(pid, guard_s); }
 
-struct tuttid_proc {
-  const temp_dir& dir;
-  std::string socket;
-  pid_t pid = -1;
-
-  explicit tuttid_proc(const temp_dir& d) : dir(d), socket(d / "ctl.sock") {
-    const auto [lo, hi] = tutti::ctl::test::free_udp_ports(64);
-    pid = spawn({env_path("TUTTID"), "--state-dir", dir / "state", "--control-socket", socket, "--metrics", "off",
-                 "--sip", "127.0.0.1:0", "--workers", "1", "--media-ports",
-                 std::to_string(lo) + "-" + std::to_string(hi)},
-                dir / "tuttid.out", dir / "tuttid.err");
-  }
-  bool ready() {
-    for (int i = 0; i < guard_s * 100; ++i) {
-      if (control_client::connect(socket).ok()) return true;
-      if (::waitpid(pid, nullptr, WNOHANG) == pid) {
-        pid = -1;
-        return false;
-      }
-      sleep_ms(10);
-    }
-    return false;
-  }
-  ~tuttid_proc() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      if (wait_exit(pid) == -1000) ::kill(pid, SIGKILL);
-    }
-  }
+// tuttid with one worker and media ports of its own; no metrics endpoint.
+struct tuttid_proc : tutti::ctl::test::tuttid_proc {
+  explicit tuttid_proc(const temp_dir& d)
+      : tutti::ctl::test::tuttid_proc(d, env_path("TUTTID"),
+                                      {"--metrics", "off", "--workers", "1", "--media-ports",
+                                       tutti::ctl::test::free_udp_range(64)}) {}
 };
 
 struct rtpgen_run {
@@ -172,6 +149,7 @@ TEST_CASE("tutti-rtpgen against tuttid: five participants hear the other four", 
   auto list = client->call("conf.list");
   REQUIRE(list.ok());
   CHECK(list->at("result").as_array().empty());
+  CHECK(d.stop() == 0);  // and stops cleanly
 }
 
 TEST_CASE("tutti-rtpgen fails a run where nothing comes back", "[perf][e2e]") {
