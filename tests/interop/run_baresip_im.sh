@@ -84,19 +84,25 @@ CFG
   echo "<sip:$u@localhost;transport=udp>;auth_pass=secret-$u;outbound=\"sip:127.0.0.1:$sip_port;transport=udp\";regint=600;pubint=600" >"$d/accounts"
   echo '"Lobby" <sip:lobby@localhost>' >"$d/contacts"
   [ $# -eq 3 ] && echo "\"$3\" <sip:$2@localhost>;presence=p2p" >>"$d/contacts"
+}
+start_baresip() {  # user
+  local d="$tmp/$1"
   # stdio reads the terminal: give it a FIFO we hold open, so it never sees end of input.
   mkfifo "$d/in"
   exec {fd}<>"$d/in"
-  "$baresip" -f "$d" -t 170 <"$d/in" >"$tmp/$u.log" 2>&1 &
-  bpid[$u]=$!
+  "$baresip" -f "$d" -t 170 <"$d/in" >"$tmp/$1.log" 2>&1 &
+  bpid[$1]=$!
 }
 
 setup_user alice bob Bob
 setup_user bob alice Alice
 setup_user carol
+# Buddy lists and the room first: a SUBSCRIBE before `buddy add` is refused (403) and baresip
+# retries only after 30 s.
 ctl buddy add alice bob >/dev/null
 ctl buddy add bob alice >/dev/null
 ctl chat create lobby alice bob carol >/dev/null
+for u in "${users[@]}"; do start_baresip "$u"; done
 
 registered() {
   ctl --json call sip.registrations | python3 -c 'import json,sys
@@ -139,6 +145,27 @@ bctl alice presence_online >/dev/null
 check "alice's PUBLISH of open reaches tuttid" eventually published alice open
 check "bob's baresip sees alice Online again" eventually sees bob alice Online
 check "bob's baresip logged alice's change Offline -> Online" eventually logged_change bob alice Offline Online
+
+# An RPID activity, which baresip 1.0 cannot publish but reads in a NOTIFY (<rpid:busy/>):
+# alice's second device (a scripted PUBLISH with digest) publishes busy beside her baresip's
+# open tuple; tuttid composes both, and bob's baresip must show Busy, then Online again when
+# that publication is withdrawn.
+composed_busy() {
+  ctl --json presence show alice | python3 -c 'import json,sys
+p=json.load(sys.stdin)["result"]
+sys.exit(not (p["basic"]=="open" and p["activities"]==["busy"] and len(p["publications"])==2
+  and sorted(x["id"] for x in p["tuples"])==["phone2","t4109"]))'
+}
+pub=$(python3 "$here/sip_publish.py" "$sip_port" alice secret-alice localhost busy)
+check "alice's second device publishes activity busy (200 with a SIP-ETag)" test "${pub%% *}" = 200 -a -n "${pub#* }"
+check "tuttid composes alice: open, activities [busy], both publications' tuples" composed_busy
+check "bob's baresip sees alice Busy" eventually sees bob alice Busy
+check "bob's baresip logged alice's change Online -> Busy" eventually logged_change bob alice Online Busy
+pub=$(python3 "$here/sip_publish.py" "$sip_port" alice secret-alice localhost - "${pub#* }")
+check "alice's second device withdraws its publication (200)" test "${pub%% *}" = 200
+check "tuttid holds alice's baresip publication alone again: open" eventually published alice open
+check "bob's baresip sees alice Online after busy ends" eventually sees bob alice Online
+check "bob's baresip logged alice's change Busy -> Online" eventually logged_change bob alice Busy Online
 
 # ---- chat ----
 # Two rounds, each member's MESSAGE sent right after the other's, so tuttid merges
@@ -200,6 +227,7 @@ p=json.load(sys.stdin)["result"]; sys.exit(not (p["publications"]==[] and p["tup
 check "alice's baresip withdrew its publication on quit" eventually no_publication
 check "bob's baresip sees alice Offline after she quit" eventually sees bob alice Offline
 for u in bob carol; do bctl "$u" quit >/dev/null; wait "${bpid[$u]}"; unset "bpid[$u]"; done
+[ "$failures" -ne 0 ] && for u in alice bob; do echo "     $(ctl --json presence show "$u")"; done
 check "tuttid still running" kill -0 "$pid"
 kill "$pid"; wait "$pid"; rc=$?; pid=
 check "tuttid stops cleanly" test "$rc" -eq 0
