@@ -96,6 +96,13 @@ struct event_service::state {
     return {};
   }
 
+  // Whether an option-tag header (Supported, compact "k") lists `tag`.
+  static bool has_option(const sig::message_view& req, sig::header_id h, std::string_view tag) {
+    for (std::string_view v : req.values(h))
+      if (sig::token_list_contains(v, tag)) return true;
+    return false;
+  }
+
   void on_subscribe(const sig::message_view& req, const sig::peer& from, const sig::server_transaction_ptr& tx) {
     if (stopped) return refuse(nullptr, tx, 503);
     const auto ev = req.event();
@@ -142,6 +149,14 @@ struct event_service::state {
     const authorization a = resource.empty() ? authorization::not_found : pkg.authorize(*user, resource);
     if (a == authorization::deny) return refuse(pe, tx, 403);
     if (a == authorization::not_found) return refuse(pe, tx, 404);
+    if (const std::string_view ext = pkg.required_extension(resource);
+        !ext.empty() && !has_option(req, sig::header_id::supported, ext)) {
+      ++pe->counters.refused;
+      auto r = tx->response(421, "Extension Required");
+      r.add(sig::header_id::require, ext);
+      tx->send(r.finish());
+      return;
+    }
 
     // Bounded state for what the network asks: a subscriber holds at most
     // max_per_subscriber subscriptions (403) and the box at most max_subscriptions (503).

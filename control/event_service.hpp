@@ -64,6 +64,10 @@ class event_package {
   // May `subscriber` (an authenticated user name) watch `resource` (the Request-URI's user
   // part)? Called for a new subscription and on reauthorize().
   virtual authorization authorize(std::string_view subscriber, std::string_view resource) = 0;
+  // An option tag a new SUBSCRIBE to `resource` must list in Supported ("" when none): the
+  // service answers one without it 421 with Require (RFC 3261 §21.4.15; RFC 4662 §4.1:
+  // "eventlist" for a list URI). Asked after authorize() allowed the subscriber.
+  virtual std::string_view required_extension(std::string_view resource) { (void)resource; return {}; }
   // The body of the NOTIFY about to go on `sub` (active; pending NOTIFYs carry no body):
   // full state when `full` (the first NOTIFY, after a refresh), else what changed since the
   // last one (or full state: the package decides). sub.notifies() is this NOTIFY's number.

@@ -68,6 +68,10 @@ authorization presence_package::authorize(std::string_view subscriber, std::stri
   return owner == subscriber ? authorization::allow : authorization::deny;
 }
 
+std::string_view presence_package::required_extension(std::string_view resource) {
+  return list_owner(resource).empty() ? std::string_view{} : std::string_view("eventlist");
+}
+
 const std::string& presence_package::pidf_body(const std::string& user) {
   auto it = bodies_.find(user);
   if (it == bodies_.end()) it = bodies_.emplace(user, pidf::build(presence_.composed(user))).first;

@@ -37,6 +37,8 @@ class presence_package final : public event_package {
   sig::expires_policy expires() const override { return {60, 3600, 3600}; }
   std::chrono::milliseconds min_notify_interval() const override { return min_interval_; }
   authorization authorize(std::string_view subscriber, std::string_view resource) override;
+  // "eventlist" for a list URI (RFC 4662 §4.1: 421 without Supported: eventlist).
+  std::string_view required_extension(std::string_view resource) override;
   event_body state(sig::subscription& sub, bool full) override;
 
   // "alice-buddies" for alice.

@@ -86,6 +86,10 @@ struct presence_service::state {
   uint64_t updates = 0;
   bool stopped = false;
   bool reloading = false, reload_again = false;
+  // set_buddies() stamps the owner with ++list_edits; a reload keeps such lists when the
+  // stamp is newer than the reload's start (what it read may predate the commit).
+  uint64_t list_edits = 0, reload_started_at = 0;
+  std::map<std::string, uint64_t, std::less<>> edited;
   std::vector<std::function<void()>> reload_waiters;
 
   std::string entity(std::string_view user) const { return "sip:" + users.aor(user); }
@@ -276,6 +280,7 @@ struct presence_service::state {
       return;
     }
     reloading = true;
+    reload_started_at = list_edits;
     store.db().user_list([this](store_result<std::vector<user_record>> r) {
       if (stopped) return;
       auto names = std::make_shared<std::map<std::string, std::string, std::less<>>>();
@@ -300,6 +305,14 @@ struct presence_service::state {
 
   void reloaded(std::map<std::string, std::string, std::less<>> names,
                 std::map<std::string, std::vector<std::string>, std::less<>> lists) {
+    // Lists set after this reload began are newer than what it read.
+    for (const auto& [o, stamp] : edited) {
+      if (stamp <= reload_started_at) continue;
+      auto cur = buddies.find(o);
+      if (cur == buddies.end()) lists.erase(o);
+      else lists[o] = cur->second;
+    }
+    edited.clear();
     std::set<std::string> owners;
     for (const auto& [o, l] : buddies) owners.insert(o);
     for (const auto& [o, l] : lists) owners.insert(o);
@@ -326,6 +339,22 @@ struct presence_service::state {
     auto waiters = std::move(reload_waiters);
     reload_waiters.clear();
     for (auto& w : waiters) w();
+  }
+
+  void set_buddies(const std::string& owner, std::vector<std::string> list) {
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+    auto it = buddies.find(owner);
+    std::vector<std::string> before = it == buddies.end() ? std::vector<std::string>{} : it->second;
+    if (list.empty()) {
+      if (it != buddies.end()) buddies.erase(it);
+    } else {
+      buddies[owner] = std::move(list);
+    }
+    if (reloading) edited[owner] = ++list_edits;
+    const auto& after = buddies.count(owner) ? buddies.find(owner)->second : no_buddies;
+    if (before != after)
+      for (auto& l : buddy_listeners) l(owner, before);
   }
 
   bool on_list(std::string_view owner, std::string_view user) const {
@@ -408,6 +437,10 @@ void presence_service::on_buddies_change(
 }
 
 void presence_service::reload(std::function<void()> done) { s_->reload(std::move(done)); }
+
+void presence_service::set_buddies(const std::string& owner, std::vector<std::string> list) {
+  s_->set_buddies(owner, std::move(list));
+}
 
 const presence_counters& presence_service::counters() const noexcept { return s_->counters; }
 

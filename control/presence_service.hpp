@@ -10,7 +10,8 @@
 // presence event package sends NOTIFYs from there). A one-second sweep removes expired
 // publications. Buddy lists and display names are mirrored from the store, reloaded at
 // start and after every user/buddy write (store_service::on_change), so authorisation is
-// answered synchronously: W may watch U when W is U, when W has U on W's list, or when U
+// answered synchronously; a list a client set over SIP (control/buddy_edit.hpp) comes in
+// through set_buddies() without a full reload. W may watch U when W is U, when W has U on W's list, or when U
 // has W on U's list (U allows W).
 #pragma once
 
@@ -97,6 +98,9 @@ class presence_service {
   void on_buddies_change(std::function<void(const std::string& owner, const std::vector<std::string>& old_list)> f);
   // Rereads buddy lists and display names from the store, then `done`.
   void reload(std::function<void()> done = {});
+  // `owner`'s list as just committed to the store (buddy_set): takes effect at once, tells
+  // the buddy listeners, and wins over a reload that read the store before the commit.
+  void set_buddies(const std::string& owner, std::vector<std::string> list);
 
   const presence_counters& counters() const noexcept;
 

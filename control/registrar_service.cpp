@@ -12,6 +12,7 @@
 #include "signalling/auth.hpp"
 #include "signalling/registrar.hpp"
 #include "signalling/sip/serializer.hpp"
+#include "signalling/sip/text.hpp"
 #include "signalling/sip_stack.hpp"
 
 namespace tutti::ctl {
@@ -143,6 +144,10 @@ std::string registrar_service::aor(std::string_view user) const {
 }
 
 const std::string& registrar_service::domain() const noexcept { return s_->domain; }
+
+bool registrar_service::serves(std::string_view host) const noexcept {
+  return sig::text::iequals(host, s_->domain) || sig::text::iequals(host, s_->stack.host());
+}
 
 void register_registrar_commands(service_context& ctx, registrar_service& r) {
   registrar_service::state& s = *r.s_;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "control/services.hpp"
 #include "signalling/peer.hpp"
@@ -60,6 +61,9 @@ class registrar_service {
   // The AOR key of a user of our domain: "user@domain".
   std::string aor(std::string_view user) const;
   const std::string& domain() const noexcept;
+  // Whether `host` names our domain: the configured domain or the listen address, any case
+  // (the aliases REGISTER accepts).
+  bool serves(std::string_view host) const noexcept;
 
   struct state;
 

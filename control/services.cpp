@@ -13,6 +13,7 @@
 #include "control/event_service.hpp"
 #include "control/conference_events.hpp"
 #include "control/presence_service.hpp"
+#include "control/buddy_edit.hpp"
 #include "signalling/auth.hpp"
 
 #include <boost/json.hpp>
@@ -109,6 +110,9 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   s->stop_steps.push_back([p = s->presence.get()](std::function<void()> done) { p->stop(std::move(done)); });
   s->chat = chat_service::start(ctx, s->sip->stack(), s->store->db(), *s->registrar);
   s->stop_steps.push_back([c = s->chat.get()](std::function<void()> done) { c->stop(std::move(done)); });
+  // After chat: list edits sit in front of its MESSAGE handler and pass it everything else.
+  s->buddy_edits = buddy_edit_service::start(ctx, s->sip->stack(), *s->registrar, s->store->db(), *s->presence);
+  s->stop_steps.push_back([b = s->buddy_edits.get()](std::function<void()> done) { b->stop(std::move(done)); });
   register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;

@@ -40,6 +40,7 @@ class chat_service;
 class event_service;
 class conference_events;
 class presence_service;
+class buddy_edit_service;
 
 // What a service gets from the framework. The framework keeps this object (and everything it
 // refers to) alive as long as the services, so a service may keep a reference to it.
@@ -67,6 +68,7 @@ struct services {
   std::unique_ptr<conference_events> conf_events;  // Event: conference (RFC 4575) rosters
   std::unique_ptr<presence_service> presence;  // PUBLISH, composed PIDF, buddy lists
   std::unique_ptr<chat_service> chat;     // text chat: MESSAGE to rooms, fan-out, offline delivery
+  std::unique_ptr<buddy_edit_service> buddy_edits;  // MESSAGE to a list URI sets the list (RFC 4826)
 
   // Graceful stop steps, run last-added first; each calls its `done` when finished.
   std::vector<std::function<void(std::function<void()> done)>> stop_steps;

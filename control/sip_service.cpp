@@ -83,6 +83,7 @@ result<std::unique_ptr<sip_service>, std::string> sip_service::start(service_con
   settings.host = ctx.cfg.sip.host;
   settings.port = ctx.cfg.sip.port;
   settings.supported.push_back("timer");  // RFC 4028 session timers (the focus)
+  settings.supported.push_back("eventlist");  // RFC 4662 list subscriptions (presence)
   auto stack = std::make_unique<sig::sip_stack>(ctx.io, std::move(settings));
   auto port = stack->start();
   if (!port) return fail(port.error());

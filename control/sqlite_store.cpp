@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <chrono>
 #include <string_view>
 #include <unordered_map>
@@ -601,6 +602,31 @@ void sqlite_store::buddy_list(std::string owner, store_callback<std::vector<std:
     if (rc != SQLITE_DONE) return fail(q.failure("buddy list"));
     return v;
   });
+}
+
+void sqlite_store::buddy_set(std::string owner, std::vector<std::string> buddies,
+                             store_callback<std::vector<std::string>> cb) {
+  std::sort(buddies.begin(), buddies.end());
+  buddies.erase(std::unique(buddies.begin(), buddies.end()), buddies.end());
+  write<std::vector<std::string>>(
+      false, std::move(cb), [owner, buddies](connection& c) -> store_result<std::vector<std::string>> {
+        if (auto u = require_user(c, owner); !u) return fail(u.error());
+        if (std::binary_search(buddies.begin(), buddies.end(), owner))
+          return fail(err(store_errc::invalid, "a user cannot be their own buddy"));
+        for (const auto& b : buddies)
+          if (auto u = require_user(c, b); !u) return fail(u.error());
+        {
+          query q(c, "DELETE FROM buddies WHERE owner = ?1");
+          q.bind(1, owner);
+          if (auto r = run(c, q, "buddy set"); !r) return fail(r.error());
+        }
+        for (const auto& b : buddies) {
+          query q(c, "INSERT INTO buddies (owner, buddy) VALUES (?1, ?2)");
+          q.bind(1, owner).bind(2, b);
+          if (auto r = run(c, q, "buddy set"); !r) return fail(r.error());
+        }
+        return buddies;
+      });
 }
 
 // ---- chats ----

@@ -92,6 +92,8 @@ class sqlite_store final : public store {
   void buddy_add(std::string owner, std::string buddy, store_callback<bool> cb) override;
   void buddy_del(std::string owner, std::string buddy, store_callback<bool> cb) override;
   void buddy_list(std::string owner, store_callback<std::vector<std::string>> cb) override;
+  void buddy_set(std::string owner, std::vector<std::string> buddies,
+                 store_callback<std::vector<std::string>> cb) override;
 
   void chat_create(std::string room, std::vector<std::string> members, store_callback<chat_record> cb) override;
   void chat_list(store_callback<std::vector<chat_record>> cb) override;

@@ -103,6 +103,11 @@ class store {
   virtual void buddy_add(std::string owner, std::string buddy, store_callback<bool> cb) = 0;
   virtual void buddy_del(std::string owner, std::string buddy, store_callback<bool> cb) = 0;
   virtual void buddy_list(std::string owner, store_callback<std::vector<std::string>> cb) = 0;
+  // Replaces `owner`'s whole list with `buddies` (duplicates folded) in one transaction:
+  // all or nothing. not_found names a buddy (or the owner) that is not a user;
+  // invalid when the owner is on it. The callback gets the new list, sorted.
+  virtual void buddy_set(std::string owner, std::vector<std::string> buddies,
+                         store_callback<std::vector<std::string>> cb) = 0;
 
   // Chats. Members must be users.
   virtual void chat_create(std::string room, std::vector<std::string> members,

@@ -53,6 +53,11 @@ bool sip_stack::on_request(sip_method m, request_handler h) {
   return true;
 }
 
+sip_stack::request_handler sip_stack::handler(sip_method m) const {
+  if (m == sip_method::unknown || m == sip_method::ack || m == sip_method::cancel) return {};
+  return handlers_[index(m)];
+}
+
 void sip_stack::rebuild_allow() {
   allow_.clear();
   const auto add = [this](sip_method m) {

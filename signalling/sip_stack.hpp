@@ -77,6 +77,9 @@ class sip_stack {
 
   // The handler for a method (replacing any); ACK, CANCEL and unknown methods are refused.
   bool on_request(sip_method m, request_handler h);
+  // The handler registered for a method (empty when none), so a service that serves some
+  // of a method's Request-URIs can pass the others on (MESSAGE: chat rooms, buddy lists).
+  request_handler handler(sip_method m) const;
   // ACKs that match no server transaction: those for 2xx responses (RFC 3261 §13.3.1.4).
   void on_ack(ack_handler h) { ack_handler_ = std::move(h); }
 

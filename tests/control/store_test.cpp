@@ -210,6 +210,37 @@ TEST_CASE("buddy lists", "[control][store]") {
   CHECK(wait<std::vector<std::string>>(io, [&](auto cb) { s->buddy_list("alice", cb); })->empty());
 }
 
+TEST_CASE("buddy_set replaces a whole list, all or nothing", "[control][store]") {
+  test::temp_dir dir;
+  asio::io_context io;
+  auto s = open_store(io, options(dir));
+  for (auto n : {"alice", "bob", "carol", "dan"}) add_user(io, *s, n);
+  using list = std::vector<std::string>;
+  auto set = [&](std::string owner, list l) {
+    return wait<list>(io, [&](auto cb) { s->buddy_set(owner, l, cb); });
+  };
+  auto get = [&](std::string owner) { return *wait<list>(io, [&](auto cb) { s->buddy_list(owner, cb); }); };
+  REQUIRE(wait<bool>(io, [&](auto cb) { s->buddy_add("alice", "dan", cb); }).ok());
+
+  // Duplicates fold, the answer is the sorted new list, dan (not named) is gone.
+  auto r = set("alice", {"carol", "bob", "carol"});
+  REQUIRE(r.ok());
+  CHECK(*r == list{"bob", "carol"});
+  CHECK(get("alice") == list{"bob", "carol"});
+
+  // A refused set changes nothing.
+  CHECK(set("alice", {"dan", "zed"}).error().message == "no user 'zed'");
+  CHECK(set("alice", {"bob", "alice"}).error().code == store_errc::invalid);
+  CHECK(set("zed", {"bob"}).error().code == store_errc::not_found);
+  CHECK(get("alice") == list{"bob", "carol"});
+
+  // Another owner's list is untouched; an empty list clears.
+  REQUIRE(set("bob", {"alice"}).ok());
+  REQUIRE(set("alice", {}).ok());
+  CHECK(get("alice").empty());
+  CHECK(get("bob") == list{"alice"});
+}
+
 TEST_CASE("chats, members, messages and history", "[control][store]") {
   test::temp_dir dir;
   asio::io_context io;

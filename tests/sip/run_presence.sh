@@ -65,11 +65,22 @@ list_subscription() {
 }
 step "list subscription: RLMI + PIDF in multipart/related, list change" list_subscription
 
+# alice sets her own list over SIP (421 without eventlist first); bob may not set it.
+step "list edit: 421 without eventlist, MESSAGE resource-lists 200, NOTIFY lists bob and carol" \
+  run_sipp presence_list_edit.xml -m 1 -timeout 30s -auth_uri "$(uri alice-buddies)"
+step "list edit by another user refused 403" \
+  run_sipp presence_list_edit_forbidden.xml -m 1 -timeout 30s -s alice-buddies -auth_uri "$(uri alice-buddies)"
+blist=$(ctl call buddy.list '{"user":"alice"}')
+echo "$blist"
+checkbl() { echo "$blist" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($1) else 1)"; }
+step "the edited list is in the store (buddy.list)" checkbl "r=={'user':'alice','buddies':['bob','carol']}"
+step "tuttictl buddy list shows it" sh -c "'$tuttictl' --socket '$tmp/ctl.sock' buddy list alice | grep -qx 'buddies  bob, carol'"
+
 show=$(ctl call presence.show '{"user":"alice"}')
 echo "$show"
 checks() { echo "$show" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($1) else 1)"; }
 step "presence.show: composed state, media, user info" checks \
-  "r['basic']=='open' and r['media']==['audio','text'] and r['display_name']=='Alice Liddell' and r['activities']==['meeting'] and r['notes']==['in a meeting'] and len(r['publications'])==1"
+  "r['basic']=='open' and r['media']==['audio','text'] and r['display_name']=='Alice Liddell' and r['activities']==['meeting'] and r['notes']==['in a meeting'] and len(r['publications'])==1 and r['buddies']==['bob','carol']"
 status=$(ctl call presence.status)
 echo "$status"
 checkst() { echo "$status" | python3 -c "import json,sys; r=json.load(sys.stdin)['result']; sys.exit(0 if ($1) else 1)"; }
