@@ -52,11 +52,14 @@ bctl() {  # user command [params...]
 plain() { sed 's/\x1b\[[0-9;]*m//g; s/\r//g' "$@"; }
 
 # baresip 1.0 (libre) abandons a challenge when any offered algorithm is not MD5.
-"$tuttid" --sip "127.0.0.1:$sip_port" --domain localhost --state-dir "$tmp/state" \
-  --control-socket "$tmp/ctl.sock" --media 127.0.0.1 --media-ports "$media_lo-$((media_lo + 1))" --metrics off \
-  --log-level info --sip-auth-order md5-only >"$tmp/tuttid.out" 2>&1 &
-pid=$!
-for _ in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+start_tuttid_md5() {
+  "$tuttid" --sip "127.0.0.1:$sip_port" --domain localhost --state-dir "$tmp/state" \
+    --control-socket "$tmp/ctl.sock" --media 127.0.0.1 --media-ports "$media_lo-$((media_lo + 1))" --metrics off \
+    --log-level info --sip-auth-order md5-only >>"$tmp/tuttid.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 50); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+}
+start_tuttid_md5
 
 users=(alice bob carol)
 # A user and its baresip: presence published every pubint seconds and on each change; the
@@ -88,8 +91,7 @@ CFG
 start_baresip() {  # user
   local d="$tmp/$1"
   # stdio reads the terminal: give it a FIFO we hold open, so it never sees end of input.
-  mkfifo "$d/in"
-  exec {fd}<>"$d/in"
+  [ -p "$d/in" ] || { mkfifo "$d/in"; exec {fd}<>"$d/in"; }
   "$baresip" -f "$d" -t 170 <"$d/in" >"$tmp/$1.log" 2>&1 &
   bpid[$1]=$!
 }
@@ -102,13 +104,33 @@ setup_user carol
 ctl buddy add alice bob >/dev/null
 ctl buddy add bob alice >/dev/null
 ctl chat create lobby alice bob carol >/dev/null
-for u in "${users[@]}"; do start_baresip "$u"; done
 
 registered() {
   ctl --json call sip.registrations | python3 -c 'import json,sys
 r=json.load(sys.stdin)["result"]; a=sorted(x["aor"] for x in r["aors"] if x["contacts"])
 sys.exit(a!=["alice@localhost","bob@localhost","carol@localhost"])'
 }
+publications() {  # user: how many publications tuttid holds for it
+  ctl --json presence show "$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["result"]["publications"]))'
+}
+# baresip 1.0 sometimes sends a second initial PUBLISH (no SIP-If-Match) while its first is
+# still being challenged: its 10 ms publish timer and its REGISTER-OK handler race, against
+# RFC 3903 section 4 (one PUBLISH at a time per event state). tuttid rightly makes that a
+# second publication, which baresip then never refreshes nor removes (it keeps one ETag):
+# a stale open tuple for 600 s. That is baresip's bug, not what this test is about, so a
+# start where it happened is redone with a fresh tuttid (publications live in memory).
+for attempt in 1 2 3; do
+  for u in "${users[@]}"; do start_baresip "$u"; done
+  eventually registered
+  published_once() { [ "$(publications alice)" -ge 1 ] && [ "$(publications bob)" -ge 1 ]; }
+  eventually published_once
+  sleep 0.5  # a second PUBLISH leaves within milliseconds of the first
+  [ "$(publications alice)" = 1 ] && [ "$(publications bob)" = 1 ] && break
+  echo "     start $attempt: baresip published twice (alice $(publications alice), bob $(publications bob)); again"
+  for u in "${users[@]}"; do kill "${bpid[$u]}"; wait "${bpid[$u]}"; unset "bpid[$u]"; done
+  kill "$pid"; wait "$pid"; pid=
+  start_tuttid_md5
+done
 check "three baresip users registered with digest" eventually registered
 
 # ---- presence ----
