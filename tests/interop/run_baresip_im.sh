@@ -119,7 +119,7 @@ publications() {  # user: how many publications tuttid holds for it
 # second publication, which baresip then never refreshes nor removes (it keeps one ETag):
 # a stale open tuple for 600 s. That is baresip's bug, not what this test is about, so a
 # start where it happened is redone with a fresh tuttid (publications live in memory).
-for attempt in 1 2 3; do
+for attempt in 1 2 3 4 5; do
   for u in "${users[@]}"; do start_baresip "$u"; done
   eventually registered
   published_once() { [ "$(publications alice)" -ge 1 ] && [ "$(publications bob)" -ge 1 ]; }
