@@ -7,13 +7,16 @@
 #include <deque>
 #include <map>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "control/commands.hpp"
+#include "control/conference_events.hpp"
 #include "control/config.hpp"
 #include "control/log.hpp"
 #include "control/metrics.hpp"
 #include "control/registrar_service.hpp"
+#include "control/room_creation.hpp"
 #include "control/store.hpp"
 #include "signalling/dialog.hpp"
 #include "signalling/registrar.hpp"
@@ -66,8 +69,18 @@ struct stream {
   std::unique_ptr<asio::steady_timer> retry;
 };
 
+// A MESSAGE seen in the room's dedup window: its seq once committed; transactions that
+// carried it again while its commit was running wait for it.
+struct recent_message {
+  uint64_t seq = 0;
+  std::vector<sig::server_transaction_ptr> waiting;
+};
+
 struct room_state {
   std::string name;
+  // (Call-ID, CSeq, sender) of the newest MESSAGEs, oldest first in recent_order.
+  std::map<std::string, std::shared_ptr<recent_message>, std::less<>> recent;
+  std::deque<std::string> recent_order;
   bool loaded = false;
   bool loading = false;
   uint64_t version = 0;   // store membership version the members were loaded at
@@ -94,6 +107,24 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
   chat_settings settings;
   std::mt19937_64 rng;
   std::map<std::string, room_ptr, std::less<>> rooms;
+  // Every room's members, without the store (the roster answers synchronously), and each
+  // user's rooms; kept by the store's membership listener.
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> directory;
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> rooms_by_user;
+  conference_events* events = nullptr;
+  std::vector<std::function<void(std::string_view)>> roster_listeners;  // a room's roster changed
+  struct roster final : roster_source {
+    state* s = nullptr;
+    bool has(std::string_view conference) const override { return s->directory.count(conference) != 0; }
+    void add_members(std::string_view conference, std::string_view domain,
+                     std::vector<roster_user>& users) const override {
+      s->add_members(conference, domain, users);
+    }
+    bool may_watch(std::string_view conference, std::string_view user) const override {
+      auto it = s->directory.find(conference);
+      return it != s->directory.end() && it->second.count(user) != 0;
+    }
+  } roster_src;
   chat_counters n;
   struct {
     counter *received, *accepted, *refused, *sent, *delivered, *rejected, *failed;
@@ -181,6 +212,129 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     for (auto& [user, s] : r.members) pump(r, s);
   }
 
+  // ---- directory and roster ----
+
+  void set_members(const std::string& room, std::set<std::string, std::less<>> members) {
+    if (auto it = directory.find(room); it != directory.end())
+      for (const auto& u : it->second)
+        if (auto ur = rooms_by_user.find(u); ur != rooms_by_user.end()) {
+          ur->second.erase(room);
+          if (ur->second.empty()) rooms_by_user.erase(ur);
+        }
+    for (const auto& u : members) rooms_by_user[u].insert(room);
+    directory[room] = std::move(members);
+  }
+
+  void drop_room(const std::string& room) {
+    set_members(room, {});
+    directory.erase(room);
+  }
+
+  // Reads one room's members (or every room's, for "") after a membership write committed,
+  // then tells the conference package.
+  void refresh_directory(std::string room) {
+    if (stopped) return;
+    if (room.empty()) {
+      db.chat_list([w = weak()](store_result<std::vector<chat_record>> list) {
+        auto self = w.lock();
+        if (!self || !list) return;
+        std::set<std::string, std::less<>> gone;
+        for (const auto& [name, members] : self->directory) gone.insert(name);
+        for (const auto& c : *list) {
+          gone.erase(c.room);
+          self->refresh_directory(c.room);
+        }
+        for (const auto& name : gone) {
+          self->drop_room(name);
+          self->roster_changed(name);
+        }
+      });
+      return;
+    }
+    db.chat_show(room, [w = weak(), room](store_result<chat_record> c) {
+      auto self = w.lock();
+      if (!self) return;
+      if (!c && c.error().code != store_errc::not_found) return;
+      if (c) self->set_members(room, {c->members.begin(), c->members.end()});
+      else self->drop_room(room);
+      self->roster_changed(room);
+    });
+  }
+
+  void roster_changed(std::string_view room) {
+    for (auto& f : roster_listeners) f(room);
+  }
+
+  void add_members(std::string_view room, std::string_view domain, std::vector<roster_user>& out) {
+    auto it = directory.find(room);
+    if (it == directory.end()) return;
+    for (const auto& user : it->second) {
+      roster_user u;
+      u.entity = "sip:" + user + "@" + std::string(domain);
+      u.display_text = user;
+      roster_endpoint e;
+      e.entity = u.entity + ";chat";
+      e.status = bindings_of(user).empty() ? "disconnected" : "connected";
+      e.media.push_back(roster_media{"chat-" + user, "message", "sendrecv", false});
+      u.endpoints.push_back(std::move(e));
+      out.push_back(std::move(u));
+    }
+  }
+
+  // ---- membership by REFER ----
+
+  void refer(chat_refer q, std::function<void(uint16_t, std::string)> done, bool retried = false) {
+    if (stopped) return done(503, "Service Unavailable");
+    if (!db.credentials(q.user)) return done(404, "no such user");
+    if (!db.credentials(q.by)) return done(403, "the referrer is not a user");
+    with_room(q.room, [this, q, done, retried](room_state* r) mutable {
+      if (!r) {
+        if (q.remove) return done(404, "no such chat room");
+        // The first REFER names the room into being with its referrer.
+        std::vector<std::string> members{q.by};
+        if (q.user != q.by) members.push_back(q.user);
+        return db.chat_create(q.room, std::move(members),
+                              [w = weak(), q, done, retried](store_result<chat_record> c) mutable {
+                                auto self = w.lock();
+                                if (!self) return;
+                                if (c) {
+                                  ++self->n.joined;
+                                  self->log.info("chat created by REFER", {{"room", q.room}, {"by", q.by}, {"user", q.user}});
+                                  return done(200, "OK");
+                                }
+                                // Another REFER created it meanwhile: add to it instead.
+                                if (c.error().code == store_errc::conflict && !retried)
+                                  return self->refer(std::move(q), std::move(done), true);
+                                if (c.error().code == store_errc::invalid) return done(400, "bad chat room name");
+                                done(c.error().code == store_errc::not_found ? 404 : 500, c.error().message);
+                              });
+      }
+      const bool by_member = r->members.count(q.by) != 0;
+      const bool is_member = r->members.count(q.user) != 0;
+      if (!q.remove) {
+        if (!by_member) return done(403, "only a member may add to this chat room");
+        if (is_member) return done(200, "OK");
+        return db.chat_add_member(q.room, q.user, [w = weak(), q, done](store_result<bool> ok) {
+          auto self = w.lock();
+          if (!self) return;
+          if (!ok && ok.error().code != store_errc::conflict)
+            return done(ok.error().code == store_errc::not_found ? 404 : 500, ok.error().message);
+          if (ok) ++self->n.joined;
+          done(200, "OK");
+        });
+      }
+      if (q.by != q.user && !by_member) return done(403, "only a member may remove from this chat room");
+      if (!is_member) return done(404, "not a member of this chat room");
+      db.chat_remove_member(q.room, q.user, [w = weak(), done](store_result<bool> ok) {
+        auto self = w.lock();
+        if (!self) return;
+        if (!ok) return done(ok.error().code == store_errc::not_found ? 404 : 500, ok.error().message);
+        ++self->n.left;
+        done(200, "OK");
+      });
+    });
+  }
+
   // ---- incoming MESSAGE ----
 
   void refuse(const sig::server_transaction_ptr& tx, uint16_t status, std::string_view warning = {}) {
@@ -192,6 +346,16 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     tx->send(r.finish());
   }
 
+  // A MESSAGE on its way to a room, once read.
+  struct incoming {
+    sig::server_transaction_ptr tx;
+    std::string user;  // the authenticated sender
+    std::string type;
+    std::string body;
+    std::string origin;
+    std::string key;  // Call-ID, CSeq and sender: the dedup key
+  };
+
   void on_message(const sig::message_view& req, const sig::peer& from, const sig::server_transaction_ptr& tx) {
     if (stopped) return (void)tx->reply(503, "Service Unavailable");
     auto user = users.authenticate(req, from, tx);
@@ -199,30 +363,115 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     ++n.received;
     m.received->inc();
     const sig::uri& ru = req.request_uri();
-    if (ru.user.empty() || !(sig::text::iequals(ru.host, users.domain()) || ru.host == stack.host()))
-      return refuse(tx, 404, "no chat room in the Request-URI");
+    if (ru.user.empty() || !our_host(ru.host)) return refuse(tx, 404, "no chat room in the Request-URI");
     if (req.body().empty()) return refuse(tx, 400, "empty message");
-    if (req.body().size() > settings.max_body_bytes) return refuse(tx, 413, "page-mode messages are short");
     const auto& ct = req.content_type();
-    if (!ct || !(ct->is("text", "plain") || ct->is("message", "cpim"))) return refuse(tx, 415);
     const auto* cth = req.find(sig::header_id::content_type);
-    std::string type = cth ? std::string(cth->value) : std::string("text/plain");
+    incoming in{tx, std::move(*user), cth ? std::string(cth->value) : std::string("text/plain"),
+                std::string(req.body()), from.address.to_string() + ":" + std::to_string(from.port), {}};
+    // A retransmission in a new transaction is the same Call-ID and CSeq (RFC 3261 §8.1.3.1:
+    // a new request would take a new CSeq) from the same user.
+    in.key = std::string(req.call_id()) + '\n' + std::to_string(req.cseq().number) + '\n' + in.user;
+    std::vector<std::string> listed;  // the participants a creating MESSAGE names
+    if (ct && ct->is("multipart", "mixed")) {
+      // RFC 5365 style: the message and the room's participants (a resource list).
+      if (req.body().size() > settings.max_create_bytes) return refuse(tx, 413, "room creation body too large");
+      auto c = parse_room_creation(in.type, req.body());
+      if (!c) return refuse(tx, 400, to_string(c.error()));
+      if (c->text.empty()) return refuse(tx, 400, "empty message");
+      for (const auto& l : c->users) {
+        if (!our_host(l.host)) return refuse(tx, 403, "a listed user is not of this domain");
+        if (l.user != in.user) listed.push_back(l.user);
+      }
+      in.type = std::move(c->content_type);
+      in.body = std::move(c->text);
+    } else if (!ct || !(ct->is("text", "plain") || ct->is("message", "cpim"))) {
+      return refuse(tx, 415);
+    }
+    if (in.body.size() > settings.max_body_bytes) return refuse(tx, 413, "page-mode messages are short");
     std::string room(ru.user);
-    std::string origin = from.address.to_string() + ":" + std::to_string(from.port);
-    with_room(room, [this, tx, u = std::move(*user), type = std::move(type), body = std::string(req.body()),
-                     origin = std::move(origin)](room_state* r) mutable {
-      if (!r) return refuse(tx, 404, "no such chat room");
-      if (!r->members.count(u)) return refuse(tx, 403, "not a member of this chat room");
-      append(*r, std::move(u), std::move(type), std::move(body), std::move(origin),
-             [this, tx](store_result<message_record> rec) {
-               if (!rec) return refuse(tx, rec.error().code == store_errc::not_found ? 404 : 500, "store");
-               ++n.accepted;
-               m.accepted->inc();
-               auto resp = tx->response(200, "OK");
-               resp.add("X-Tutti-Seq", std::to_string(rec->seq));
-               tx->send(resp.finish());
-             });
+    with_room(room, [this, in = std::move(in), listed = std::move(listed), room](room_state* r) mutable {
+      if (r) return post(*r, std::move(in));
+      if (listed.empty()) return refuse(in.tx, 404, "no such chat room");
+      create(std::move(room), std::move(in), std::move(listed));
     });
+  }
+
+  bool our_host(std::string_view host) const {
+    return sig::text::iequals(host, users.domain()) || host == stack.host();
+  }
+
+  // A MESSAGE with a resource list to a room that does not exist: the room is created with
+  // the sender and the listed users, then the message is its seq 1. Every listed user must
+  // exist (404 otherwise, nothing created).
+  void create(std::string room, incoming in, std::vector<std::string> listed) {
+    std::vector<std::string> members{in.user};
+    for (auto& u : listed) {
+      if (!db.credentials(u)) return refuse(in.tx, 404, "no such user: " + u);
+      members.push_back(std::move(u));
+    }
+    db.chat_create(room, std::move(members), [w = weak(), room, in = std::move(in)](store_result<chat_record> c) mutable {
+      auto self = w.lock();
+      if (!self) return;
+      // Created, or created by someone else meanwhile (then it is a message to that room).
+      if (!c && c.error().code != store_errc::conflict)
+        return self->refuse(in.tx, c.error().code == store_errc::invalid ? 400 : 500, c.error().message);
+      if (c) {
+        ++self->n.joined;
+        self->log.info("chat created by MESSAGE", {{"room", room}, {"by", in.user}});
+      }
+      self->with_room(room, [self = self.get(), in = std::move(in)](room_state* r) mutable {
+        if (!r) return self->refuse(in.tx, 500, "room vanished");
+        self->post(*r, std::move(in));
+      });
+    });
+  }
+
+  // Stores a member's MESSAGE and answers it 200 with its seq, once (dedup).
+  void post(room_state& r, incoming in) {
+    const sig::server_transaction_ptr tx = in.tx;
+    if (auto seen = r.recent.find(in.key); seen != r.recent.end()) {
+      ++n.duplicates;
+      if (seen->second->seq) return accepted(tx, seen->second->seq);
+      seen->second->waiting.push_back(tx);
+      return;
+    }
+    if (!r.members.count(in.user)) return refuse(tx, 403, "not a member of this chat room");
+    auto entry = std::make_shared<recent_message>();
+    remember(r, in.key, entry);
+    append(r, std::move(in.user), std::move(in.type), std::move(in.body), std::move(in.origin),
+           [this, tx, entry, name = r.name, key = in.key](store_result<message_record> rec) {
+             auto waiting = std::move(entry->waiting);
+             entry->waiting.clear();
+             if (!rec) {
+               // Not stored: a retry may try again.
+               if (auto it = rooms.find(name); it != rooms.end()) it->second->recent.erase(key);
+               const uint16_t st = rec.error().code == store_errc::not_found ? 404 : 500;
+               refuse(tx, st, "store");
+               for (auto& t : waiting) refuse(t, st, "store");
+               return;
+             }
+             entry->seq = rec->seq;
+             accepted(tx, rec->seq);
+             for (auto& t : waiting) accepted(t, rec->seq);
+           });
+  }
+
+  void accepted(const sig::server_transaction_ptr& tx, uint64_t seq) {
+    ++n.accepted;
+    m.accepted->inc();
+    auto resp = tx->response(200, "OK");
+    resp.add("X-Tutti-Seq", std::to_string(seq));
+    tx->send(resp.finish());
+  }
+
+  void remember(room_state& r, const std::string& key, std::shared_ptr<recent_message> e) {
+    r.recent[key] = std::move(e);
+    r.recent_order.push_back(key);
+    while (r.recent_order.size() > settings.dedup) {
+      r.recent.erase(r.recent_order.front());
+      r.recent_order.pop_front();
+    }
   }
 
   // Stores a message; `done` (the 200 or the CLI answer) runs once it is durable, then the
@@ -461,11 +710,16 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
   // ---- registrations ----
 
   void on_location(std::string_view aor, sig::location_change c) {
-    if (stopped || c == sig::location_change::offline) return;
+    if (stopped) return;
     const auto at = aor.find('@');
     if (at == std::string_view::npos) return;
     if (const auto host = aor.substr(at + 1); host != users.domain()) return;
     std::string user(aor.substr(0, at));
+    // The member's chat endpoint turns connected / disconnected in the rosters.
+    if (c != sig::location_change::updated)
+      if (auto it = rooms_by_user.find(user); it != rooms_by_user.end())
+        for (const auto& room : it->second) roster_changed(room);
+    if (c == sig::location_change::offline) return;
     if (c == sig::location_change::updated) {
       // A refresh, or another device of a user already online: only streams paused on a
       // failed delivery need waking, and those rooms are in memory — no store round trip
@@ -560,6 +814,9 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
                                           {"rejected", c.rejected},
                                           {"failed", c.failed},
                                           {"fetched", c.fetched},
+                                          {"duplicates", c.duplicates},
+                                          {"joined", c.joined},
+                                          {"left", c.left},
                                           {"rooms", std::move(rooms)}});
         },
         "chat delivery: counters, and every cached room's members with cursor and queue: {room?}");
@@ -587,12 +844,43 @@ std::unique_ptr<chat_service> chat_service::start(service_context& ctx, sig::sip
   users.locations().on_change([w](std::string_view aor, sig::location_change c) {
     if (auto self = w.lock()) self->on_location(aor, c);
   });
+  db.on_membership_change([w](std::string_view room) {
+    auto self = w.lock();
+    if (!self || self->stopped) return;
+    // A cached room takes its new members now (their streams start, chat.status shows
+    // them), not at its next message.
+    std::vector<std::string> cached;
+    for (const auto& [name, r] : self->rooms)
+      if (room.empty() || name == room) cached.push_back(name);
+    for (const auto& name : cached) self->with_room(name, [](room_state*) {});
+    self->refresh_directory(std::string(room));
+  });
+  s->roster_src.s = s.get();
+  s->refresh_directory({});
   s->register_commands();
   return std::unique_ptr<chat_service>(new chat_service(std::move(s)));
 }
 
 chat_service::chat_service(std::shared_ptr<state> s) : s_(std::move(s)) {}
-chat_service::~chat_service() = default;
+chat_service::~chat_service() {
+  if (s_->events) s_->events->remove_roster_source(s_->roster_src);
+}
+
+void chat_service::refer(chat_refer r, std::function<void(uint16_t status, std::string reason)> done) {
+  s_->refer(std::move(r), std::move(done));
+}
+
+void chat_service::attach(conference_events& events) {
+  s_->events = &events;
+  events.add_roster_source(s_->roster_src);
+  on_roster_change([e = &events](std::string_view room) { e->changed(room); });
+}
+
+void chat_service::on_roster_change(std::function<void(std::string_view room)> f) {
+  s_->roster_listeners.push_back(std::move(f));
+}
+
+const roster_source& chat_service::roster() const noexcept { return s_->roster_src; }
 
 const chat_counters& chat_service::counters() const noexcept { return s_->n; }
 

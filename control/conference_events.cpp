@@ -123,6 +123,8 @@ conference_events::~conference_events() {
 
 void conference_events::add_roster_source(roster_source& s) { sources_.push_back(&s); }
 
+void conference_events::remove_roster_source(roster_source& s) { std::erase(sources_, &s); }
+
 void conference_events::changed(std::string_view conference) {
   if (exists(conference))
     events_.notify(name(), conference);
@@ -175,10 +177,22 @@ roster conference_events::current(std::string_view conference) const {
   return r;
 }
 
-authorization conference_events::authorize(std::string_view, std::string_view resource) {
-  // Any user of the domain may watch a conference that exists (DESIGN.md: chat members
-  // join by subscribing); per-conference access lists are not modelled yet.
-  return exists(resource) ? authorization::allow : authorization::not_found;
+authorization conference_events::authorize(std::string_view subscriber, std::string_view resource) {
+  // A voice conference alone may be watched by any user of the domain. A source that
+  // knows the conference (a text chat) restricts it to those it allows — for a URI that is
+  // both, also to whoever is in the call (a user dialled in by REFER sees who else is).
+  const auto voice = media_.find(std::string(resource));
+  bool sourced = false;
+  for (const roster_source* s : sources_) {
+    if (!s->has(resource)) continue;
+    sourced = true;
+    if (s->may_watch(resource, subscriber)) return authorization::allow;
+  }
+  if (!sourced) return voice ? authorization::allow : authorization::not_found;
+  if (voice)
+    for (const participant_info& p : voice->participants)
+      if (p.label == subscriber) return authorization::allow;
+  return authorization::deny;
 }
 
 event_body conference_events::state(sig::subscription& sub, bool full) {

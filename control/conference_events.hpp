@@ -91,6 +91,13 @@ class roster_source {
   // Adds the conference's members: users new to the roster or endpoints of existing ones.
   virtual void add_members(std::string_view conference, std::string_view domain,
                            std::vector<roster_user>& users) const = 0;
+  // Whether `user` may watch the conference's roster, asked only when has() holds. A text
+  // chat's member list is private to its members; the default keeps a source open.
+  virtual bool may_watch(std::string_view conference, std::string_view user) const {
+    (void)conference;
+    (void)user;
+    return true;
+  }
 };
 
 class conference_events final : public event_package {
@@ -102,6 +109,7 @@ class conference_events final : public event_package {
   // Adds a roster source (not owned; it must outlive this package). Call changed() when
   // its members of a conference change.
   void add_roster_source(roster_source& s);
+  void remove_roster_source(roster_source& s);
   void changed(std::string_view conference);
 
   // The roster of a conference as it is now.

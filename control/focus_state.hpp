@@ -128,6 +128,7 @@ struct voice_sip::state {
   std::deque<uint64_t> finished_dials;
   uint64_t next_dial_id = 1;
   sig::session_timer_policy session_policy;
+  voice_sip::chat_refer_handler chat_refer;  // REFERs changing a chat's membership
   uint64_t invites = 0, joined = 0, rejected = 0, hangups = 0;
   uint64_t byes_sent = 0, rtp_timeouts = 0, session_expiries = 0, session_refreshes = 0, kicked = 0;
   uint64_t dials_started = 0, dials_joined = 0, dials_failed = 0, refers = 0, escalations = 0;

@@ -113,6 +113,12 @@ result<std::unique_ptr<services>, std::string> start_services(service_context& c
   // After chat: list edits sit in front of its MESSAGE handler and pass it everything else.
   s->buddy_edits = buddy_edit_service::start(ctx, s->sip->stack(), *s->registrar, s->store->db(), *s->presence);
   s->stop_steps.push_back([b = s->buddy_edits.get()](std::function<void()> done) { b->stop(std::move(done)); });
+  // The chat's members join the conference rosters; REFERs about chat membership reach it
+  // through the focus's one REFER handler.
+  s->chat->attach(*s->conf_events);
+  s->voice->on_chat_refer([c = s->chat.get()](chat_refer r, std::function<void(uint16_t, std::string)> done) {
+    c->refer(std::move(r), std::move(done));
+  });
   register_stats_command(ctx, *s);
   log.info("services started", {{"count", s->stop_steps.size()}});
   return s;

@@ -514,7 +514,9 @@ void sqlite_store::user_del(std::string name, store_callback<bool> cb) {
       creds_.erase(name);
       ++membership_version_;  // the user's memberships went with them
     }
+    const bool ok = r.ok();
     cb(std::move(r));
+    if (ok) membership_changed({});
   };
   write<bool>(false, std::move(done), [name](connection& c) -> store_result<bool> {
     query q(c, "DELETE FROM users WHERE name = ?1");
@@ -653,14 +655,20 @@ store_result<chat_record> get_chat(connection& c, std::string_view room) {
 
 }  // namespace
 
+void sqlite_store::membership_changed(std::string_view room) {
+  for (auto& f : membership_listeners_) f(room);
+}
+
 void sqlite_store::chat_create(std::string room, std::vector<std::string> members, store_callback<chat_record> cb) {
   if (!valid_name(room)) {
     boost::asio::post(io_, [cb = std::move(cb)] { cb(fail(err(store_errc::invalid, "a chat needs a room name (no spaces)"))); });
     return;
   }
-  auto done = [this, cb = std::move(cb)](store_result<chat_record> r) {
+  auto done = [this, room, cb = std::move(cb)](store_result<chat_record> r) {
     if (r) ++membership_version_;
+    const bool ok = r.ok();
     cb(std::move(r));
+    if (ok) membership_changed(room);
   };
   write<chat_record>(false, std::move(done), [room, members](connection& c) -> store_result<chat_record> {
     for (auto& m : members)
@@ -699,9 +707,11 @@ void sqlite_store::chat_show(std::string room, store_callback<chat_record> cb) {
 }
 
 void sqlite_store::chat_add_member(std::string room, std::string user, store_callback<bool> cb) {
-  auto done = [this, cb = std::move(cb)](store_result<bool> r) {
+  auto done = [this, room, cb = std::move(cb)](store_result<bool> r) {
     if (r) ++membership_version_;
+    const bool ok = r.ok();
     cb(std::move(r));
+    if (ok) membership_changed(room);
   };
   write<bool>(false, std::move(done), [room, user](connection& c) -> store_result<bool> {
     if (auto r = require_room(c, room); !r) return r;
@@ -723,9 +733,11 @@ void sqlite_store::chat_add_member(std::string room, std::string user, store_cal
 }
 
 void sqlite_store::chat_remove_member(std::string room, std::string user, store_callback<bool> cb) {
-  auto done = [this, cb = std::move(cb)](store_result<bool> r) {
+  auto done = [this, room, cb = std::move(cb)](store_result<bool> r) {
     if (r) ++membership_version_;
+    const bool ok = r.ok();
     cb(std::move(r));
+    if (ok) membership_changed(room);
   };
   write<bool>(false, std::move(done), [room, user](connection& c) -> store_result<bool> {
     query q(c, "DELETE FROM chat_members WHERE room = ?1 AND user = ?2");

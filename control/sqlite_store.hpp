@@ -105,6 +105,9 @@ class sqlite_store final : public store {
   void rooms_of(std::string user, store_callback<std::vector<std::string>> cb) override;
   void set_delivered(std::string room, std::string user, uint64_t seq, store_callback<bool> cb) override;
   uint64_t membership_version() const noexcept override { return membership_version_; }
+  void on_membership_change(std::function<void(std::string_view room)> f) override {
+    membership_listeners_.push_back(std::move(f));
+  }
 
   void append_message(std::string room, std::string sender, std::string content_type, std::string body,
                       store_callback<message_record> cb) override;
@@ -134,6 +137,8 @@ class sqlite_store final : public store {
   std::map<std::string, user_credentials, std::less<>> creds_;  // control thread only
   std::function<void(const store_batch_stats&)> on_batch_;
   uint64_t membership_version_ = 0;  // control thread only
+  std::vector<std::function<void(std::string_view)>> membership_listeners_;
+  void membership_changed(std::string_view room);
   std::function<void()> close_done_;
   bool closed_ = false;  // control thread: close() was called
 

@@ -127,6 +127,10 @@ class store {
   // Bumped on the control thread whenever a write that changes chat membership commits
   // (chat create/add/remove, user del): a cached membership older than this is stale.
   virtual uint64_t membership_version() const noexcept = 0;
+  // Adds a listener called on the control thread right after membership_version() moved:
+  // with the room whose members changed, or "" when any room may have (user del). Lets
+  // the chat service keep its roster current whoever changed it (CLI, REFER, MESSAGE).
+  virtual void on_membership_change(std::function<void(std::string_view room)> f) = 0;
 
   // Appends a message to an existing room; the callback gets it with its sequence number
   // once it is durable. Appends queued together commit together (group commit).

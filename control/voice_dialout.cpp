@@ -309,7 +309,9 @@ void voice_sip::state::escalate(
 
 // REFER to the conference (RFC 4579 §5.5, RFC 3515): Refer-To a user's URI dials that user
 // in; Refer-To the conference's own URI with method=INVITE escalates the chat room of the
-// same name (every member dialled); method=BYE removes the user's calls. The referrer
+// same name (every member dialled); method=BYE removes the user's calls and their chat
+// membership; method=MESSAGE adds the user to the chat (creating it) — the chat service
+// decides, and its refusals (403, 404) answer the REFER itself. The referrer
 // learns the outcome through NOTIFY (Event: refer, message/sipfrag) in the REFER's dialog:
 // 100 Trying, 180 when a device rings, then the final status with the subscription
 // terminated. Refer-Sub: false (RFC 4488) asks for no NOTIFY.
@@ -340,7 +342,9 @@ void voice_sip::state::on_refer(const sig::message_view& req, const sig::peer& f
   const std::string method(refer_to->uri.param("method").value_or("INVITE"));
   const bool invite = sig::text::iequals(method, "INVITE");
   const bool bye = sig::text::iequals(method, "BYE");
-  if (!invite && !bye) return reject(tx, 403, "Forbidden", "Refer-To method must be INVITE or BYE");
+  const bool message = sig::text::iequals(method, "MESSAGE");
+  if (!invite && !bye && !message) return reject(tx, 403, "Forbidden", "Refer-To method must be INVITE, BYE or MESSAGE");
+  if (message && !chat_refer) return reject(tx, 501, "Not Implemented", "no chat service");
   const bool escalation = invite && *target_user == conference;
 
   bool subscribe = true;
@@ -353,18 +357,33 @@ void voice_sip::state::on_refer(const sig::message_view& req, const sig::peer& f
   } else {
     sub->event_id = std::to_string(req.cseq().number);  // RFC 3515 §2.4.6
   }
-  auto resp = tx->response(202, "Accepted");
-  resp.add("Contact", contact());
-  if (!subscribe) resp.add("Refer-Sub", "false");
-  tx->send(resp.finish());
-  log.info("refer", {{"conference", conference}, {"by", *authenticated}, {"target", *target_user},
-                     {"method", method}});
-
   sub->in_call = in_call;
   sub->subscribed = subscribe;
+  log.info("refer", {{"conference", conference}, {"by", *authenticated}, {"target", *target_user},
+                     {"method", method}});
+  auto accept = [this, tx, subscribe]() {
+    auto resp = tx->response(202, "Accepted");
+    resp.add("Contact", contact());
+    if (!subscribe) resp.add("Refer-Sub", "false");
+    tx->send(resp.finish());
+  };
   auto notify = [this, sub](uint16_t status, std::string_view reason, bool final) {
     refer_notify(sub, status, reason, final);
   };
+
+  if (message) {
+    // Chat membership: accepted (202) only once the store committed it, so the one NOTIFY
+    // reports that commit; a refusal answers the REFER and makes no subscription.
+    chat_refer({conference, *authenticated, *target_user, false},
+               [this, tx, accept, notify](uint16_t status, std::string reason) {
+                 if (stopped) return;
+                 if (status >= 300) return reject(tx, status, sig::default_reason(status), reason);
+                 accept();
+                 notify(200, "OK", true);
+               });
+    return;
+  }
+  accept();
   notify(100, "Trying", false);
 
   if (bye) {
@@ -372,7 +391,17 @@ void voice_sip::state::on_refer(const sig::message_view& req, const sig::peer& f
     for (const auto& [id, c] : calls)
       if (c.conference == conference && c.user == *target_user) gone.push_back(id);
     for (const auto& id : gone) hang_up(id, 200, "removed by REFER");
-    notify(gone.empty() ? 404 : 200, gone.empty() ? "Not Found" : "OK", true);
+    if (!chat_refer) {
+      notify(gone.empty() ? 404 : 200, gone.empty() ? "Not Found" : "OK", true);
+      return;
+    }
+    // The chat of the same name loses the member too; the NOTIFY says 200 when either went.
+    chat_refer({conference, *authenticated, *target_user, true},
+               [this, notify, hung_up = !gone.empty()](uint16_t status, std::string) {
+                 if (stopped) return;
+                 if (hung_up || status < 300) return notify(200, "OK", true);
+                 notify(status, {}, true);
+               });
     return;
   }
   if (!escalation) {

@@ -439,6 +439,8 @@ std::unique_ptr<voice_sip> voice_sip::start(service_context& ctx, sig::sip_stack
 voice_sip::voice_sip(std::unique_ptr<state> s) : s_(std::move(s)) {}
 voice_sip::~voice_sip() = default;
 
+void voice_sip::on_chat_refer(chat_refer_handler h) { s_->chat_refer = std::move(h); }
+
 void voice_sip::stop(std::function<void()> done) {
   s_->stopped = true;
   s_->media.on_rtp_timeout({});

@@ -6,9 +6,17 @@
 # test : three members' devices (SIPp, registered with digest) receive 30 MESSAGEs sent by
 #        a fourth SIPp as alice, every one in seq order 1..30; a non-member is refused 403,
 #        an unknown room 404; dave, offline meanwhile, registers and gets the backlog in
-#        order; history has the 30 in order.
-# crash: 1,000 MESSAGEs from SIPp; tuttid is killed with SIGKILL mid-stream and restarted on
-#        the same state dir; every MESSAGE SIPp saw a 200 for (its seq in X-Tutti-Seq) is in
+#        order; history has the 30 in order. Then (after a restart, so no stale binding is
+#        left) rooms made by clients, as in `rooms`.
+# rooms: alice REFERs bob and carol into a new room (202, one NOTIFY with sipfrag 200), a
+#        non-member's REFER is refused 403, a MESSAGE from bob reaches alice and carol,
+#        carol leaves by REFER method=BYE, the room's conference roster (RFC 4575 fetch)
+#        lists alice and bob with connected message endpoints and refuses carol 403; with a
+#        voice conference of the same name, one roster lists both (dave, in the call, may
+#        watch it).
+# crash: 1,000 MESSAGEs from SIPp at 200/s (slow enough that the kill lands mid-stream on a
+#        loaded box); tuttid is killed with SIGKILL mid-stream and restarted on the same
+#        state dir; every MESSAGE SIPp saw a 200 for (its seq in X-Tutti-Seq) is in
 #        `tuttictl chat history ROOM --json` with that seq and body, seqs contiguous.
 # bench: RATE=3500 SECONDS_=30: MESSAGE with a digest challenge on every request into a
 #        room of 3 members whose devices (SIPp) answer every fan-out; prints the figures.
@@ -99,6 +107,96 @@ tuttid_up || exit 1
 for u in alice bob carol dave erin; do ctl call user.add "{\"name\":\"$u\",\"password\":\"pw-$u\"}" >/dev/null; done
 ctl chat create lobby alice bob carol dave >/dev/null
 
+# Rooms made by clients (REFER, RFC 3515, to the room's URI).
+rooms_test() {
+  for u in alice bob carol; do start_member "$u" trace; done
+  step "alice, bob and carol registered" wait_for "r['bindings'] == 3" call sip.registrations
+  # refer.xml as USER (it is written for alice); chat_refer_refused.xml takes -key user.
+  sed 's/sip:alice@/sip:[user]@/g' "$here/refer.xml" >"$tmp/refer_as.xml"
+  refer() {  # name user target method [scenario]
+    local lp
+    lp=$(free_port)
+    (cd "$tmp" && timeout 60 "$sipp" -sf "${5:-$tmp/refer_as.xml}" -key user "$2" -t u1 -i 127.0.0.1 -p "$lp" -m 1 -s party \
+       -key target "$3" -key refer_params ";method=$4" -au "$2" -ap "pw-$2" -auth_uri "party@127.0.0.1:$sip_port" \
+       -nostdin -timeout 20s -trace_msg -message_file "$tmp/$1.msg" "127.0.0.1:$sip_port" >"$tmp/send.out" 2>&1)
+  }
+  # The REFER's implicit subscription ended with a NOTIFY whose sipfrag says 200: the only
+  # one for method=MESSAGE (202 comes after the commit), after a 100 for method=BYE.
+  notified_200() {  # name count
+    python3 - "$tmp/$1.msg" "$2" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+notifies = [m for m in re.split(r"-{20,}.*\n", text) if "message received" in m and "\nNOTIFY " in m]
+sys.exit(0 if len(notifies) == int(sys.argv[2]) and "Subscription-State: terminated" in notifies[-1]
+         and "\nSIP/2.0 200 OK" in notifies[-1] and "Event: refer" in notifies[-1] else 1)
+PY
+  }
+  roster() {  # name user scenario
+    local lp
+    lp=$(free_port)
+    (cd "$tmp" && timeout 60 "$sipp" -sf "$here/$3" -t u1 -i 127.0.0.1 -p "$lp" -m 1 -s party -key user "$2" -au "$2" \
+       -ap "pw-$2" -auth_uri "party@127.0.0.1:$sip_port" -nostdin -timeout 20s -trace_msg \
+       -message_file "$tmp/$1.msg" "127.0.0.1:$sip_port" >"$tmp/send.out" 2>&1)
+  }
+  step "alice REFERs bob into the new room party: 202" refer refer_bob alice bob MESSAGE
+  step "its NOTIFY: sipfrag 200, terminated" notified_200 refer_bob 1
+  step "alice REFERs carol into party: 202" refer refer_carol alice carol MESSAGE
+  step "its NOTIFY: sipfrag 200, terminated" notified_200 refer_carol 1
+  step "party's members: alice, bob, carol" check_ctl "r['members'] == ['alice', 'bob', 'carol']" chat show party
+  step "erin, no member, may not add dave: 403" refer refer_erin erin dave MESSAGE "$here/chat_refer_refused.xml"
+  step "bob's MESSAGE to party is answered 200" send bob party 1 10 -timeout 20s
+  step "alice and carol got it" wait_for \
+    "all(m['delivered'] == 1 for m in r['rooms'][0]['members'] if m['user'] != 'bob')" chat status party
+  step "history: one message from bob" check_ctl \
+    "[(m['seq'], m['from']) for m in r['messages']] == [(1, 'bob')]" chat history party
+  step "carol leaves by REFER method=BYE: 202" refer refer_leave carol carol BYE
+  step "its last NOTIFY: sipfrag 200, terminated" notified_200 refer_leave 2
+  step "party's members: alice, bob" check_ctl "r['members'] == ['alice', 'bob']" chat show party
+  step "bob fetches party's conference roster" roster roster_bob bob chat_roster.xml
+  step "the roster: alice and bob, each a connected endpoint with message media" python3 - "$tmp/roster_bob.msg" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+notify = [m for m in re.split(r"-{20,}.*\n", text) if "message received" in m and "\nNOTIFY " in m][0]
+users = re.findall(r'<user entity="sip:(\w+)@[^"]*" state="full">(.*?)</user>', notify, re.S)
+ok = [u for u, _ in users] == ["alice", "bob"] and all(
+    "<type>message</type>" in b and "<status>connected</status>" in b for _, b in users)
+if not ok: print(notify)
+sys.exit(0 if ok else 1)
+PY
+  step "carol, no member any more, may not watch it: 403" roster roster_carol carol chat_roster_refused.xml
+  # The voice conference of the same URI shares the roster: dave, in the call only, is
+  # listed with his audio and may watch; carol still may not.
+  ctl call conf.create '{"name":"party"}' >/dev/null
+  ctl call conf.add_rtp '{"conf":"party","codec":"pcmu","label":"dave"}' >/dev/null
+  step "dave, in party's voice conference, fetches the roster" roster roster_dave dave chat_roster.xml
+  step "the roster: alice and bob (message), dave (audio)" python3 - "$tmp/roster_dave.msg" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+notify = [m for m in re.split(r"-{20,}.*\n", text) if "message received" in m and "\nNOTIFY " in m][0]
+users = dict(re.findall(r'<user entity="sip:(\w+)@[^"]*" state="full">(.*?)</user>', notify, re.S))
+ok = sorted(users) == ["alice", "bob", "dave"] and "<type>message</type>" in users["alice"] and \
+    "<type>audio</type>" in users["dave"] and "<type>message</type>" not in users["dave"]
+if not ok: print(notify)
+sys.exit(0 if ok else 1)
+PY
+  step "carol may not watch the shared roster either: 403" roster roster_carol2 carol chat_roster_refused.xml
+  step "alice REFERs erin with Refer-Sub: false: 202 and no NOTIFY" refer refer_erin2 alice erin MESSAGE \
+    "$here/chat_refer_nosub.xml"
+  step "party's members: alice, bob, erin" check_ctl "r['members'] == ['alice', 'bob', 'erin']" chat show party
+  stop_members
+  step "alice's and carol's devices got bob's message as seq 1" python3 - "$tmp/alice.log" "$tmp/carol.log" <<'PY'
+import re, sys
+for f in sys.argv[1:]:
+    text = open(f, errors="replace").read()
+    if not re.search(r"^X-Tutti-Seq: 1\b", text, re.M) or "msg 1 from bob" not in text: sys.exit(1)
+PY
+}
+
+if [ "$mode" = rooms ]; then
+  rooms_test
+  exit $fail
+fi
+
 if [ "$mode" = test ]; then
   for u in alice bob carol; do start_member "$u" trace; done
   step "three members registered" wait_for "r['bindings'] == 3" call sip.registrations
@@ -148,12 +246,15 @@ if [ "$mode" = test ]; then
   st=$?
   pid=
   step "tuttid stops cleanly" test "$st" = 0
+  rm -f "$tmp"/alice.log "$tmp"/bob.log "$tmp"/carol.log
+  tuttid_up || exit 1
+  rooms_test
   exit $fail
 fi
 
 if [ "$mode" = crash ]; then
   # SIPp's message log says which MESSAGEs got a 200 and with which seq.
-  (send alice lobby 1000 400 -trace_msg -message_file "$tmp/crash.log" -max_non_invite_retrans 2 -timeout 60s) &
+  (send alice lobby 1000 200 -trace_msg -message_file "$tmp/crash.log" -max_non_invite_retrans 2 -timeout 60s) &
   sender=$!
   step "tuttid took some messages" wait_for "r['accepted'] >= 300" chat status
   kill -KILL "$pid"
