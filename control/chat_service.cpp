@@ -510,16 +510,27 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     return nullptr;
   }
 
+  // Sends the stream's next messages, up to `window` unanswered. A message for which none of
+  // the member's devices gets a request (the sender's own, only device) is settled here, in
+  // the loop: settling it by a nested pump, before `next` moved, resent the same seq without
+  // end (a stack overflow on the first MESSAGE from a client whose only device sent it).
   void pump(room_state& r, stream& s) {
-    if (stopped || s.paused) return;
-    if (s.in_flight.size() >= settings.window || s.next > r.last_seq) return;
-    const auto bindings = bindings_of(s.user);
-    if (bindings.empty()) return;  // offline: resumes when the member registers
-    while (s.in_flight.size() < settings.window && s.next <= r.last_seq) {
-      message_ptr msg = find(r, s, s.next);
-      if (!msg) return fetch(r, s);
-      send(r, s, *msg, bindings);
-      ++s.next;
+    for (;;) {
+      if (stopped || s.paused) return;
+      if (s.in_flight.size() >= settings.window || s.next > r.last_seq) return;
+      const auto bindings = bindings_of(s.user);
+      if (bindings.empty()) return;  // offline: resumes when the member registers
+      bool unanswered = false;       // a flight that waits for no answer
+      while (s.in_flight.size() < settings.window && s.next <= r.last_seq) {
+        message_ptr msg = find(r, s, s.next);
+        if (!msg) {
+          fetch(r, s);
+          break;
+        }
+        ++s.next;
+        if (!send(r, s, *msg, bindings)) unanswered = true;
+      }
+      if (!unanswered || !advance(r, s)) return;
     }
   }
 
@@ -569,7 +580,9 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     return q.finish(msg.body, msg.content_type);
   }
 
-  void send(room_state& r, stream& s, const chat_message& msg, const std::vector<sig::binding>& bindings) {
+  // Sends `msg` to the member's devices; false when no request is outstanding for it (all
+  // skipped or failed at once): the caller settles it.
+  bool send(room_state& r, stream& s, const chat_message& msg, const std::vector<sig::binding>& bindings) {
     flight& f = s.in_flight[msg.seq];
     for (const auto& b : bindings) {
       // Not back to the device it came from.
@@ -597,7 +610,7 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
         m.failed->inc();
       }
     }
-    if (f.pending == 0) settle(r, s);
+    return f.pending != 0;
   }
 
   void answered(const std::string& room, const std::string& user, uint64_t epoch, uint64_t seq,
@@ -623,8 +636,8 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
     if (f.pending == 0) settle(*r, *s);
   }
 
-  // Advances the cursor over the answered prefix; pauses on a failure.
-  void settle(room_state& r, stream& s) {
+  // Advances the cursor over the answered prefix; pauses on a failure. False when paused.
+  bool advance(room_state& r, stream& s) {
     while (!s.in_flight.empty()) {
       auto it = s.in_flight.begin();
       const flight& f = it->second;
@@ -637,8 +650,15 @@ struct chat_service::state : std::enable_shared_from_this<chat_service::state> {
       s.in_flight.erase(it);
     }
     persist(r, s);
-    if (s.paused) return drained(r, s);
-    pump(r, s);
+    if (s.paused) {
+      drained(r, s);
+      return false;
+    }
+    return true;
+  }
+
+  void settle(room_state& r, stream& s) {
+    if (advance(r, s)) pump(r, s);
   }
 
   // A paused stream whose flights are all answered restarts from its cursor: now if the

@@ -19,6 +19,7 @@
 #include "control/registrar_service.hpp"
 #include "control/sqlite_store.hpp"
 #include "signalling/auth.hpp"
+#include "signalling/digest.hpp"
 #include "signalling/registrar.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
@@ -48,6 +49,7 @@ struct device {
     uint64_t seq = 0;
   };
   std::vector<received> messages;  // first copies only (retransmissions dropped)
+  std::vector<std::string> responses;  // answers to what this device sent
   std::map<std::string, bool> seen_call_ids;
 
   uint16_t port() const { return sock.local_endpoint().port(); }
@@ -61,6 +63,10 @@ struct device {
       std::string text(buf, n);
       auto m = tutti::sig::parse_message(text);
       REQUIRE(m.ok());
+      if (m->is_response()) {
+        responses.push_back(text);
+        continue;
+      }
       const std::string call_id(m->call_id());
       if (seen_call_ids[call_id]) continue;
       seen_call_ids[call_id] = true;
@@ -149,6 +155,49 @@ struct fixture {
     commands.dispatch("chat.send", json::object{{"room", "lobby"}, {"from", "alice"}, {"body", body}},
                       [&](command_result r) { REQUIRE(r.ok()); done = true; });
     REQUIRE(run_until([&] { return done; }));
+  }
+  // A MESSAGE from `dev` as `user` to the room, as a client sends it: challenged, sent again
+  // with digest credentials; answers the final response to the second.
+  std::string message_from(device& dev, const std::string& user, const std::string& body) {
+    const std::string uri = "sip:lobby@example.net";
+    auto text = [&](uint32_t cseq, const std::string& authorization) {
+      std::string m = "MESSAGE " + uri + " SIP/2.0\r\n";
+      m += "Via: SIP/2.0/UDP 127.0.0.1:" + std::to_string(dev.port()) + ";branch=z9hG4bK-" + body + "-" + std::to_string(cseq) +
+           ";rport\r\n";
+      m += "From: <sip:" + user + "@example.net>;tag=mt\r\nTo: <" + uri + ">\r\nCall-ID: msg-" + body + "\r\n";
+      m += "CSeq: " + std::to_string(cseq) + " MESSAGE\r\nMax-Forwards: 70\r\n" + authorization;
+      m += "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+      return m;
+    };
+    const udp::endpoint to(asio::ip::make_address("127.0.0.1"), stack->port());
+    auto exchange = [&](const std::string& m) {
+      dev.responses.clear();
+      dev.sock.send_to(asio::buffer(m), to);
+      REQUIRE(run_until([&] { return !dev.responses.empty(); }));
+      return dev.responses.front();
+    };
+    const std::string challenge_text = exchange(text(1, {}));  // parse_message keeps views into it
+    auto challenge = tutti::sig::parse_message(challenge_text);
+    REQUIRE(challenge.ok());
+    REQUIRE(challenge->status() == 401);
+    const auto* h = challenge->find(tutti::sig::header_id::www_authenticate);
+    REQUIRE(h);
+    auto ch = tutti::sig::parse_challenge(h->value);
+    REQUIRE(ch.ok());
+    tutti::sig::digest_credentials cr;
+    cr.username = user;
+    cr.realm = ch->realm;
+    cr.nonce = ch->nonce;
+    cr.uri = uri;
+    cr.opaque = ch->opaque;
+    cr.algorithm = ch->algorithm;
+    cr.qop = ch->qop_auth ? "auth" : "";
+    cr.nc = ch->qop_auth ? "00000001" : "";
+    cr.cnonce = ch->qop_auth ? "c0ffee" : "";
+    const std::string ha1 = tutti::sig::digest_ha1(ch->algorithm, user, ch->realm, "pw");
+    cr.response =
+        tutti::sig::digest_response(ch->algorithm, ha1, {"MESSAGE", uri, cr.nonce, cr.nc, cr.cnonce, cr.qop, {}});
+    return exchange(text(2, "Authorization: " + tutti::sig::format_credentials(cr) + "\r\n"));
   }
   json::object member(const std::string& user) {
     std::optional<json::object> out;
@@ -246,4 +295,35 @@ TEST_CASE("chat delivery: a device that does not answer pauses the stream; a new
     });
     return false;
   }));
+}
+
+// baresip registers and sends from one socket: the sender's only device is the message's
+// origin and gets no copy. Its stream must still advance past the seq (once: this used to
+// resend the same seq to no device without end, a stack overflow on the first MESSAGE).
+TEST_CASE("chat delivery: a MESSAGE from the sender's only device skips that device and advances its cursor",
+          "[control][chat]") {
+  fixture f(4);
+  device alice(f.io), bob(f.io);
+  f.devices = {&alice, &bob};
+  f.creds.add_password("alice", "example.net", "pw");
+  f.registrar->locations().set("alice@example.net", {alice.binding("alice")});
+  f.registrar->locations().set("bob@example.net", {bob.binding("bob")});
+  for (int i = 1; i <= 3; ++i) {
+    const std::string answer = f.message_from(alice, "alice", "m" + std::to_string(i));
+    auto ok = tutti::sig::parse_message(answer);
+    REQUIRE(ok.ok());
+    CHECK(ok->status() == 200);
+    REQUIRE(ok->find("X-Tutti-Seq"));
+    CHECK(ok->find("X-Tutti-Seq")->value == std::to_string(i));
+  }
+  REQUIRE(f.run_until([&] { return bob.messages.size() == 3; }));
+  CHECK(bob.seqs() == std::vector<uint64_t>{1, 2, 3});
+  for (size_t i = 0; i < 3; ++i) bob.answer(i);
+  REQUIRE(f.run_until([&] { return f.member("bob").at("delivered").as_uint64() == 3; }));
+  REQUIRE(f.run_until([&] { return f.member("alice").at("delivered").as_uint64() == 3; }));
+  f.run_for(std::chrono::milliseconds(50));
+  CHECK(alice.messages.empty());
+  CHECK(f.chat->counters().sent == 3);
+  CHECK(f.chat->counters().delivered == 3);
+  CHECK(f.chat->counters().failed == 0);
 }
