@@ -16,7 +16,7 @@
 // tuttid (the WAL is in the page cache) but may lose the last commits on power loss.
 //
 // Schema: a `schema_version` table and an ordered list of migrations, each applied in one
-// transaction at open; a database from a newer tuttid is refused.
+// transaction at open; a database from a newer tuttid is refused (control/sqlite_schema.hpp).
 #pragma once
 
 #include <sqlite3.h>
@@ -33,6 +33,7 @@
 #include <thread>
 
 #include "base/result.hpp"
+#include "control/sqlite_schema.hpp"
 #include "control/store.hpp"
 
 namespace boost::asio {
@@ -40,8 +41,6 @@ class io_context;
 }
 
 namespace tutti::ctl {
-
-enum class sqlite_sync : uint8_t { normal, full };
 
 struct sqlite_store_options {
   std::string path;                     // the database file; created if absent
@@ -57,13 +56,6 @@ struct store_batch_stats {
   double commit_seconds = 0;   // BEGIN to COMMIT done, fsync included
   bool ok = true;              // false: the transaction failed and every job got an error
 };
-
-// The schema version this build writes.
-inline constexpr int sqlite_schema_version = 3;
-
-// Brings `db` to schema version `target` (1..sqlite_schema_version) in one transaction;
-// the version reached, or why not. Exposed for migration tests.
-result<int, std::string> sqlite_migrate(sqlite3* db, int target);
 
 class sqlite_store final : public store {
  public:
