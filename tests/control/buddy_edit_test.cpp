@@ -23,6 +23,7 @@
 #include "signalling/digest.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
+#include "tests/control/sip_client_util.hpp"
 #include "tests/control/test_util.hpp"
 
 using namespace tutti;
@@ -108,23 +109,7 @@ struct fixture {
   }
 
   // The next message the client receives ("" after `limit`).
-  std::string receive(std::chrono::milliseconds limit = 5000ms) {
-    std::string got;
-    bool done = false;
-    static char buf[65536];
-    udp::endpoint from;
-    sock.async_receive_from(asio::buffer(buf), from, [&](boost::system::error_code ec, size_t n) {
-      if (!ec) got.assign(buf, n);
-      done = true;
-    });
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done && std::chrono::steady_clock::now() < deadline) io.run_one_for(20ms);
-    if (!done) {
-      sock.cancel();
-      while (!done) io.run_one_for(20ms);
-    }
-    return got;
-  }
+  std::string receive(std::chrono::milliseconds limit = 5000ms) { return test::receive_datagram(io, sock, limit); }
 
   std::string request_text(std::string_view method, std::string_view user, std::string_view target, uint32_t cseq,
                            std::string_view extra, std::string_view body, std::string_view authorization) {
@@ -151,28 +136,12 @@ struct fixture {
                       std::string_view extra, std::string_view body = {}) {
     send(request_text(method, user, target, 1, extra, body, {}));
     const std::string challenge = receive();
-    auto c = sig::parse_message(challenge);
-    REQUIRE(c);
-    REQUIRE(c->status() == 401);
-    auto ch = sig::parse_challenge(c->find(sig::header_id::www_authenticate)->value);
-    REQUIRE(ch);
     const std::string uri = "sip:" + std::string(target) + "@127.0.0.1:" + std::to_string(stack.port());
     std::string password;
     for (const auto& u : users_defs)
       if (user == u.name) password = u.password;
-    sig::digest_credentials cr;
-    cr.username = std::string(user);
-    cr.realm = ch->realm;
-    cr.nonce = ch->nonce;
-    cr.uri = uri;
-    cr.opaque = ch->opaque;
-    cr.algorithm = ch->algorithm;
-    cr.qop = ch->qop_auth ? "auth" : "";
-    cr.nc = ch->qop_auth ? "00000001" : "";
-    cr.cnonce = ch->qop_auth ? "c0ffee" : "";
-    const std::string ha1 = sig::digest_ha1(ch->algorithm, user, ch->realm, password);
-    cr.response = sig::digest_response(ch->algorithm, ha1, {method, uri, cr.nonce, cr.nc, cr.cnonce, cr.qop, {}});
-    send(request_text(method, user, target, 2, extra, body, "Authorization: " + sig::format_credentials(cr) + "\r\n"));
+    send(request_text(method, user, target, 2, extra, body,
+                      test::digest_authorization(challenge, method, uri, user, password)));
     return receive();
   }
 

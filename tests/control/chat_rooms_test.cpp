@@ -28,6 +28,7 @@
 #include "signalling/registrar.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
+#include "tests/control/sip_client_util.hpp"
 #include "tests/control/test_util.hpp"
 
 using namespace tutti;
@@ -150,46 +151,11 @@ struct fixture {
   void send(const std::string& m) {
     sock.send_to(asio::buffer(m), udp::endpoint(asio::ip::make_address("127.0.0.1"), stack.port()));
   }
-  std::string receive() {
-    std::string got;
-    bool done = false;
-    static char buf[65536];
-    udp::endpoint from;
-    sock.async_receive_from(asio::buffer(buf), from, [&](boost::system::error_code ec, size_t n) {
-      if (!ec) got.assign(buf, n);
-      done = true;
-    });
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!done && std::chrono::steady_clock::now() < deadline) io.run_one_for(20ms);
-    if (!done) {
-      sock.cancel();
-      while (!done) io.run_one_for(20ms);
-    }
-    return got;
-  }
+  std::string receive() { return test::receive_datagram(io, sock); }
   // The Authorization header for a MESSAGE to `room`, after a challenge to it.
   std::string credentials(const std::string& room, const std::string& challenge) {
-    auto c = sig::parse_message(challenge);
-    REQUIRE(c);
-    REQUIRE(c->status() == 401);
-    const auto* h = c->find(sig::header_id::www_authenticate);
-    REQUIRE(h);
-    auto ch = sig::parse_challenge(h->value);
-    REQUIRE(ch);
-    const std::string uri = "sip:" + room + "@127.0.0.1:" + std::to_string(stack.port());
-    sig::digest_credentials cr;
-    cr.username = "alice";
-    cr.realm = ch->realm;
-    cr.nonce = ch->nonce;
-    cr.uri = uri;
-    cr.opaque = ch->opaque;
-    cr.algorithm = ch->algorithm;
-    cr.qop = ch->qop_auth ? "auth" : "";
-    cr.nc = ch->qop_auth ? "00000001" : "";
-    cr.cnonce = ch->qop_auth ? "c0ffee" : "";
-    const std::string ha1 = sig::digest_ha1(ch->algorithm, "alice", ch->realm, "pw");
-    cr.response = sig::digest_response(ch->algorithm, ha1, {"MESSAGE", uri, cr.nonce, cr.nc, cr.cnonce, cr.qop, {}});
-    return "Authorization: " + sig::format_credentials(cr) + "\r\n";
+    return test::digest_authorization(challenge, "MESSAGE", "sip:" + room + "@127.0.0.1:" + std::to_string(stack.port()),
+                                      "alice", "pw");
   }
   // A MESSAGE as alice in two transactions (challenged, then with credentials), both with
   // Call-ID `call_id` and CSeq `cseq`, as a client that sends it again does; the final

@@ -23,6 +23,7 @@
 #include "signalling/registrar.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
+#include "tests/control/sip_client_util.hpp"
 #include "tests/control/test_util.hpp"
 
 using namespace tutti::ctl;
@@ -176,28 +177,8 @@ struct fixture {
       REQUIRE(run_until([&] { return !dev.responses.empty(); }));
       return dev.responses.front();
     };
-    const std::string challenge_text = exchange(text(1, {}));  // parse_message keeps views into it
-    auto challenge = tutti::sig::parse_message(challenge_text);
-    REQUIRE(challenge.ok());
-    REQUIRE(challenge->status() == 401);
-    const auto* h = challenge->find(tutti::sig::header_id::www_authenticate);
-    REQUIRE(h);
-    auto ch = tutti::sig::parse_challenge(h->value);
-    REQUIRE(ch.ok());
-    tutti::sig::digest_credentials cr;
-    cr.username = user;
-    cr.realm = ch->realm;
-    cr.nonce = ch->nonce;
-    cr.uri = uri;
-    cr.opaque = ch->opaque;
-    cr.algorithm = ch->algorithm;
-    cr.qop = ch->qop_auth ? "auth" : "";
-    cr.nc = ch->qop_auth ? "00000001" : "";
-    cr.cnonce = ch->qop_auth ? "c0ffee" : "";
-    const std::string ha1 = tutti::sig::digest_ha1(ch->algorithm, user, ch->realm, "pw");
-    cr.response =
-        tutti::sig::digest_response(ch->algorithm, ha1, {"MESSAGE", uri, cr.nonce, cr.nc, cr.cnonce, cr.qop, {}});
-    return exchange(text(2, "Authorization: " + tutti::sig::format_credentials(cr) + "\r\n"));
+    const std::string challenge = exchange(text(1, {}));
+    return exchange(text(2, tutti::ctl::test::digest_authorization(challenge, "MESSAGE", uri, user, "pw")));
   }
   json::object member(const std::string& user) {
     std::optional<json::object> out;

@@ -16,6 +16,7 @@
 #include "signalling/digest.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
+#include "tests/control/sip_client_util.hpp"
 
 using namespace tutti;
 using namespace tutti::ctl;
@@ -85,23 +86,7 @@ struct fixture {
   }
 
   // The next message the client receives ("" after `limit`).
-  std::string receive(std::chrono::milliseconds limit = 5000ms) {
-    std::string got;
-    bool done = false;
-    static char buf[65536];
-    udp::endpoint from;
-    sock.async_receive_from(asio::buffer(buf), from, [&](boost::system::error_code ec, size_t n) {
-      if (!ec) got.assign(buf, n);
-      done = true;
-    });
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done && std::chrono::steady_clock::now() < deadline) io.run_one_for(20ms);
-    if (!done) {
-      sock.cancel();
-      while (!done) io.run_one_for(20ms);
-    }
-    return got;
-  }
+  std::string receive(std::chrono::milliseconds limit = 5000ms) { return test::receive_datagram(io, sock, limit); }
 
   std::string subscribe_text(std::string_view resource, uint32_t cseq, std::string_view to_tag,
                              std::string_view extra, std::string_view authorization) {
@@ -128,27 +113,9 @@ struct fixture {
                         std::string_view extra = "Expires: 10\r\n") {
     send(subscribe_text(resource, cseq, to_tag, extra, {}));
     const std::string challenge = receive();
-    auto c = sig::parse_message(challenge);
-    REQUIRE(c);
-    REQUIRE(c->status() == 401);
-    const auto* h = c->find(sig::header_id::www_authenticate);
-    REQUIRE(h);
-    auto ch = sig::parse_challenge(h->value);
-    REQUIRE(ch);
     const std::string uri = "sip:" + std::string(resource) + "@127.0.0.1:" + std::to_string(stack.port());
-    sig::digest_credentials cr;
-    cr.username = "alice";
-    cr.realm = ch->realm;
-    cr.nonce = ch->nonce;
-    cr.uri = uri;
-    cr.opaque = ch->opaque;
-    cr.algorithm = ch->algorithm;
-    cr.qop = ch->qop_auth ? "auth" : "";
-    cr.nc = ch->qop_auth ? "00000001" : "";
-    cr.cnonce = ch->qop_auth ? "c0ffee" : "";
-    const std::string ha1 = sig::digest_ha1(ch->algorithm, "alice", ch->realm, "pw");
-    cr.response = sig::digest_response(ch->algorithm, ha1, {"SUBSCRIBE", uri, cr.nonce, cr.nc, cr.cnonce, cr.qop, {}});
-    send(subscribe_text(resource, cseq + 1, to_tag, extra, "Authorization: " + sig::format_credentials(cr) + "\r\n"));
+    send(subscribe_text(resource, cseq + 1, to_tag, extra,
+                        test::digest_authorization(challenge, "SUBSCRIBE", uri, "alice", "pw")));
     return receive();
   }
 
