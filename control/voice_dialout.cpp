@@ -344,7 +344,9 @@ void voice_sip::state::on_refer(const sig::message_view& req, const sig::peer& f
   const bool bye = sig::text::iequals(method, "BYE");
   const bool message = sig::text::iequals(method, "MESSAGE");
   if (!invite && !bye && !message) return reject(tx, 403, "Forbidden", "Refer-To method must be INVITE, BYE or MESSAGE");
-  if (message && !chat_refer) return reject(tx, 501, "Not Implemented", "no chat service");
+  // Chat membership belongs to the chat service, which tuttid always attaches
+  // (services.cpp); a focus running without one (its unit tests) cannot serve it.
+  if (message && !chat_refer) return reject(tx, 501, "Not Implemented", "chat membership is not served here");
   const bool escalation = invite && *target_user == conference;
 
   bool subscribe = true;

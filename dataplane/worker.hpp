@@ -52,7 +52,7 @@ struct worker_snapshot {
   uint64_t tick_p50_ns = 0, tick_p99_ns = 0, tick_max_ns = 0;
   // Tick processing times as a histogram: ticks per bucket (not cumulative) whose upper
   // bounds are tick_bucket_bounds_ns, the last for slower ticks; their sum in ns.
-  std::array<uint64_t, 11> tick_buckets{};
+  std::array<uint64_t, tick_bucket_bounds_ns.size() + 1> tick_buckets{};
   uint64_t tick_sum_ns = 0;
   // Codec calls timed on sampled ticks (dp::codec_time) and the time they took.
   uint64_t decode_ns = 0, decodes_timed = 0, encode_ns = 0, encodes_timed = 0;

@@ -23,6 +23,7 @@
 #include "signalling/digest.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
+#include "tests/control/service_env.hpp"
 #include "tests/control/sip_client_util.hpp"
 #include "tests/control/test_util.hpp"
 
@@ -40,14 +41,8 @@ struct user_def {
 };
 constexpr user_def users_defs[] = {{"alice", "wonderland"}, {"bob", "builder"}, {"carol", "singer"}, {"dan", "d"}};
 
-struct fixture {
+struct fixture : test::service_env {
   test::temp_dir dir;
-  asio::io_context io;
-  config cfg;
-  logger log{logger_options{log_format::kv, log_level::error, false}};
-  command_registry commands;
-  metrics_registry metrics;
-  service_context ctx{io, cfg, log, commands, metrics};
   sig::sip_stack stack{io, sig::stack_settings{}};
   sig::memory_credentials creds;
   std::unique_ptr<store_service> store;

@@ -28,6 +28,7 @@
 #include "signalling/registrar.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
+#include "tests/control/service_env.hpp"
 #include "tests/control/sip_client_util.hpp"
 #include "tests/control/test_util.hpp"
 
@@ -45,7 +46,7 @@ uint64_t now_s() {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
-struct fixture {
+struct fixture : test::service_env {
   fixture() {
     cfg.domain = "example.net";
     cfg.sip_auth_order = "md5-first";
@@ -169,12 +170,6 @@ struct fixture {
   }
 
   test::temp_dir dir;
-  asio::io_context io;
-  config cfg;
-  logger log{logger_options{}, [](std::string_view) {}};
-  command_registry commands;
-  metrics_registry metrics;
-  service_context ctx{io, cfg, log, commands, metrics};
   std::unique_ptr<sqlite_store> db;
   sig::sip_stack stack{io, sig::stack_settings{}};
   sig::memory_credentials creds;

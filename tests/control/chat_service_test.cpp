@@ -23,6 +23,7 @@
 #include "signalling/registrar.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
+#include "tests/control/service_env.hpp"
 #include "tests/control/sip_client_util.hpp"
 #include "tests/control/test_util.hpp"
 
@@ -99,7 +100,7 @@ struct device {
   }
 };
 
-struct fixture {
+struct fixture : tutti::ctl::test::service_env {
   fixture(uint32_t window) {
     cfg.domain = "example.net";
     auto s = sqlite_store::open(io, {dir / "tutti.db", cfg.domain, sqlite_sync::normal, 1024});
@@ -192,12 +193,6 @@ struct fixture {
   }
 
   test::temp_dir dir;
-  asio::io_context io;
-  config cfg;
-  logger log{logger_options{}, [](std::string_view) {}};
-  command_registry commands;
-  metrics_registry metrics;
-  service_context ctx{io, cfg, log, commands, metrics};
   std::unique_ptr<sqlite_store> db;
   std::unique_ptr<tutti::sig::sip_stack> stack;
   tutti::sig::memory_credentials creds;

@@ -16,6 +16,7 @@
 #include "signalling/digest.hpp"
 #include "signalling/sip/serializer.hpp"
 #include "signalling/sip_stack.hpp"
+#include "tests/control/service_env.hpp"
 #include "tests/control/sip_client_util.hpp"
 
 using namespace tutti;
@@ -46,13 +47,7 @@ class test_package final : public event_package {
   }
 };
 
-struct fixture {
-  asio::io_context io;
-  config cfg;
-  logger log{logger_options{log_format::kv, log_level::error, false}};
-  command_registry commands;
-  metrics_registry metrics;
-  service_context ctx{io, cfg, log, commands, metrics};
+struct fixture : test::service_env {
   sig::sip_stack stack{io, sig::stack_settings{}};
   sig::memory_credentials creds;
   std::unique_ptr<registrar_service> registrar;

@@ -33,7 +33,6 @@ media_lo=$(free_port)
   --media-ports "$media_lo-$((media_lo + 1))" --metrics off --log-level error --sip-auth-order md5-first >"$tmp/tuttid.out" 2>&1 &
 pid=$!
 wait_for_socket "$tmp/ctl.sock" "$tmp/tuttid.out" || exit 1
-ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 ctl call user.add '{"name":"alice","password":"wonderland"}' >/dev/null
 ctl call user.add '{"name":"bob","password":"builder"}' >/dev/null
 ctl call buddy.add '{"user":"bob","buddy":"alice"}' >/dev/null

@@ -42,7 +42,6 @@ media_lo=$(free_port)
 # (Re)starts tuttid on the same ports and state directory.
 tuttid_up() { start_tuttid "$media_lo-$((media_lo + 1))"; }
 
-ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 # Evaluates a Python expression over the JSON result of a command (r).
 check_ctl() {  # expr command...
   local expr=$1

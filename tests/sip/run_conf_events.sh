@@ -31,7 +31,6 @@ media_hi=$((media_lo + 7))
 
 start_tuttid "$media_lo-$media_hi" || exit 1
 
-ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 field() {  # JSON-on-stdin python-expression: prints the expression over r = result
   python3 -c "import json,sys; r=json.load(sys.stdin)['result']; print($1)"
 }

@@ -31,7 +31,6 @@ media_hi=$((media_lo + 15))
 
 start_tuttid "$media_lo-$media_hi" --rtp-timeout-s 1 || exit 1
 
-ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 
 run_sipp() {  # name port scenario extra-args... (foreground, bounded by timeout(1))
   local name=$1 port=$2 sf=$3

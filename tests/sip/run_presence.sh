@@ -21,7 +21,6 @@ media_hi=$((media_lo + 1))
 
 start_tuttid "$media_lo-$media_hi" || exit 1
 
-ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 
 run_sipp() {  # scenario extra-args...
   local sf=$1

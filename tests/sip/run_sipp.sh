@@ -22,7 +22,6 @@ media_hi=$((media_lo + 40))
 
 start_tuttid "$media_lo-$media_hi" || exit 1
 
-ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 
 run_sipp() {  # scenario transport extra-args...
   local sf=$1 tr=$2

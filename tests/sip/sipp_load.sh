@@ -63,7 +63,6 @@ sip_port=$(free_port)
 media_ports=$(free_block 2048) || { echo "no free block of media ports"; exit 1; }
 
 start_tuttid "$media_ports" || exit 1
-ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
 
 # Dial-in: SIPp's digest uri is one fixed -auth_uri per instance, so each conference gets
 # its own SIPp instance: CONFS instances (default RATE/40) at RATE/CONFS calls/s each, each

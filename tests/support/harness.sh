@@ -35,6 +35,9 @@ start_tuttid() {  # media-ports [flag...]
   wait_for_socket "$tmp/ctl.sock" "$tmp/tuttid.out"
 }
 
+# tuttictl against the test's tuttid, JSON output (the caller sets $tuttictl and $tmp).
+ctl() { "$tuttictl" --socket "$tmp/ctl.sock" --json "$@"; }
+
 # The end of every test's cleanup: stops tuttid ($pid) and removes $tmp (KEEP_TMP=1 keeps it).
 stop_and_clean() {
   if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
